@@ -1,0 +1,92 @@
+import pytest
+
+from accounts.models import User
+from accounts.services import issue_token
+from accounts.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/accounts/user/",
+        "/admin/accounts/user/?q=driver&is_staff__exact=0&is_active__exact=1",
+        "/admin/accounts/user/add/",
+        "/admin/accounts/authtoken/",
+    ],
+)
+def test_admin_pages_load_for_a_superuser(admin_client, path):
+    issue_token(user=UserFactory())
+
+    assert admin_client.get(path).status_code == 200
+
+
+def test_admin_user_change_page_loads(admin_client):
+    user = UserFactory()
+
+    assert admin_client.get(f"/admin/accounts/user/{user.pk}/change/").status_code == 200
+
+
+def test_admin_user_search_finds_by_email(admin_client):
+    UserFactory(email="findme@example.com")
+    UserFactory(email="other@example.com")
+
+    response = admin_client.get("/admin/accounts/user/", {"q": "FINDME"})
+
+    assert list(response.context["cl"].result_list) == [
+        User.objects.get(email="findme@example.com")
+    ]
+
+
+def test_admin_adds_a_user_by_email_lower_cased(admin_client):
+    response = admin_client.post(
+        "/admin/accounts/user/add/",
+        {
+            "email": "New.Driver@Example.com",
+            "usable_password": "true",
+            "password1": "a long enough passphrase",
+            "password2": "a long enough passphrase",
+        },
+    )
+
+    assert response.status_code == 302
+    assert User.objects.get(email="new.driver@example.com").check_password(
+        "a long enough passphrase"
+    )
+
+
+def test_admin_refuses_a_user_whose_email_is_taken_in_another_case(admin_client):
+    UserFactory(email="taken@example.com")
+
+    response = admin_client.post(
+        "/admin/accounts/user/add/",
+        {
+            "email": "TAKEN@example.com",
+            "usable_password": "true",
+            "password1": "a long enough passphrase",
+            "password2": "a long enough passphrase",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "email" in response.context["adminform"].form.errors
+    assert User.objects.filter(email="taken@example.com").count() == 1
+
+
+def test_admin_token_list_offers_no_adding_or_editing(admin_client):
+    user = UserFactory()
+    issue_token(user=user)
+    token_pk = user.auth_tokens.get().pk
+
+    assert admin_client.get("/admin/accounts/authtoken/add/").status_code == 403
+    page = admin_client.get(f"/admin/accounts/authtoken/{token_pk}/change/")
+    assert page.status_code == 200
+    assert b"digest" not in page.content.lower()
+    assert not page.context["has_change_permission"]

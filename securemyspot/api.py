@@ -1,0 +1,46 @@
+"""HTTP plumbing shared by every app: routes, request envelopes and JSON errors."""
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import JsonResponse
+from django.urls import URLPattern, re_path
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def route(pattern: str, view: Callable, name: str) -> URLPattern:
+    """A route answering with and without its trailing slash, directly (no redirect).
+
+    The browser client calls some routes without the slash; a redirect would break CORS
+    preflights and non-GET methods, so both spellings resolve to the view.
+    """
+    return re_path(rf"^{pattern}/?$", view, name=name)
+
+
+def unwrap(data: Any, envelope: str) -> Mapping[str, Any]:
+    """The object inside a request body's envelope, e.g. ``{"credentials": {...}}``."""
+    if not isinstance(data, Mapping) or envelope not in data:
+        raise exceptions.ValidationError({envelope: ["This field is required."]})
+    inner = data[envelope]
+    if not isinstance(inner, Mapping):
+        raise exceptions.ValidationError({envelope: ["Expected an object."]})
+    return inner
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    return drf_exception_handler(exc, context)
+
+
+def not_found(request, exception=None) -> JsonResponse:
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
+def server_error(request) -> JsonResponse:
+    return JsonResponse({"detail": "Server error."}, status=500)

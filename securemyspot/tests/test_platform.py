@@ -1,0 +1,55 @@
+import pytest
+from django.db import DatabaseError
+
+pytestmark = pytest.mark.django_db
+
+CONTRACT_PATHS = [
+    "/sign-up/",
+    "/sign-in/",
+    "/sign-out/",
+    "/change-pw/",
+    "/available-parking-spots/",
+    "/available-parking-spots-filter/",
+]
+
+
+def test_health_reports_ok_when_the_database_answers(client):
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_health_reports_503_when_the_database_fails(client, monkeypatch):
+    def broken_cursor(*args, **kwargs):
+        raise DatabaseError("connection refused")
+
+    monkeypatch.setattr("securemyspot.health.connection.cursor", broken_cursor)
+
+    response = client.get("/healthz/")
+
+    assert response.status_code == 503
+
+
+def test_schema_documents_every_contract_route(client):
+    response = client.get("/api/schema/", headers={"Accept": "application/json"})
+
+    assert response.status_code == 200
+    documented = set(response.json()["paths"])
+    for path in CONTRACT_PATHS:
+        assert path.rstrip("/") in {p.rstrip("/") for p in documented}, path
+
+
+def test_swagger_ui_is_served_from_local_assets(client):
+    response = client.get("/api/docs/")
+
+    assert response.status_code == 200
+    assert b"swagger-ui" in response.content
+    assert b"cdn.jsdelivr" not in response.content
+
+
+def test_an_unknown_route_is_a_json_404(client):
+    response = client.get("/no-such-route/")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}

@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from securemyspot.api import route
+from securemyspot.health import healthz
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    route("healthz", healthz, name="healthz"),
+    path("", include("accounts.urls")),
+    path("", include("spots.urls")),
+]
+
+handler404 = "securemyspot.api.not_found"
+handler500 = "securemyspot.api.server_error"

@@ -1,0 +1,101 @@
+from collections.abc import Iterator
+
+from django.http import HttpResponse, StreamingHttpResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from spots.selectors import (
+    available_spots,
+    available_spots_fingerprint,
+    available_spots_near,
+)
+from spots.serializers import (
+    NearbyParkingSpotSerializer,
+    ParkingSpotSerializer,
+    SpotSearchParamsSerializer,
+    spot_json_rows,
+)
+
+STREAM_CHUNK_ROWS = 2000
+
+
+def _json_array(rows: Iterator[str]) -> Iterator[bytes]:
+    """The rows as one JSON array, a chunk at a time so a large list never sits in memory."""
+    yield b"["
+    separator = b""
+    chunk: list[str] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == STREAM_CHUNK_ROWS:
+            yield separator + ",".join(chunk).encode()
+            separator, chunk = b",", []
+    if chunk:
+        yield separator + ",".join(chunk).encode()
+    yield b"]"
+
+
+class AvailableParkingSpotsView(APIView):
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    @extend_schema(
+        operation_id="available_parking_spots",
+        summary="Every spot free now",
+        description=(
+            "Active spots that no live reservation covers now, by id. Streamed. Sends a weak "
+            "`ETag`; a request with a matching `If-None-Match` gets 304 with no body."
+        ),
+        responses={
+            200: ParkingSpotSerializer(many=True),
+            304: OpenApiResponse(description="Not modified since the ETag sent."),
+        },
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        rows = spot_json_rows(available_spots().order_by("id"))
+        response = StreamingHttpResponse(
+            _json_array(rows.iterator(chunk_size=STREAM_CHUNK_ROWS)),
+            content_type="application/json",
+        )
+        response["ETag"] = f'W/"spots-{available_spots_fingerprint()}"'
+        return response
+
+
+class AvailableParkingSpotsNearView(APIView):
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    @extend_schema(
+        operation_id="available_parking_spots_filter",
+        summary="Spots free now within a distance, nearest first",
+        description=(
+            "Each spot carries `distance` from the point in the requested unit. A missing or "
+            "invalid parameter is a 400 naming it. Sends an `ETag`; a request with a matching "
+            "`If-None-Match` gets 304."
+        ),
+        parameters=[
+            SpotSearchParamsSerializer,
+            OpenApiParameter("long", float, description="Alias of `lng`."),
+        ],
+        responses={
+            200: NearbyParkingSpotSerializer(many=True),
+            304: OpenApiResponse(description="Not modified since the ETag sent."),
+            400: OpenApiResponse(description='`{"<parameter>": ["message"]}`'),
+        },
+    )
+    def get(self, request: Request) -> HttpResponse:
+        query = request.query_params.dict()
+        if "lng" not in query and "long" in query:
+            query["lng"] = query.pop("long")
+        params = SpotSearchParamsSerializer(data=query)
+        params.is_valid(raise_exception=True)
+        search = params.validated_data
+        spots = available_spots_near(
+            lat=search["lat"],
+            lng=search["lng"],
+            radius_m=search["radius_m"],
+            limit=search.get("limit"),
+        )
+        body = b"".join(_json_array(iter(spot_json_rows(spots, unit=search["unit"]))))
+        # ConditionalGetMiddleware hashes the body into the ETag and answers If-None-Match.
+        return HttpResponse(body, content_type="application/json")

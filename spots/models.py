@@ -1,0 +1,67 @@
+import math
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+# Spots are indexed by latitude band (about 278 m tall) and longitude, so a radius search reads
+# only the index entries inside its bounding box, band by band: no extension needed, the same
+# on PostgreSQL and SQLite. See docs/geo-search.md.
+LAT_BANDS_PER_DEGREE = 400
+
+
+def lat_band_of(lat: float | Decimal) -> int:
+    return math.floor(Decimal(lat) * LAT_BANDS_PER_DEGREE)
+
+
+class ParkingSpot(models.Model):
+    lat = models.DecimalField(
+        max_digits=8,
+        decimal_places=6,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )
+    lng = models.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
+    rate = models.DecimalField(
+        "hourly rate (USD)",
+        max_digits=6,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.00"))],
+    )
+    active = models.BooleanField(default=True, help_text="Offered for reservation.")
+    lat_band = models.IntegerField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        indexes = [
+            # Covering (PostgreSQL) and partial: a search is answered from the index alone.
+            models.Index(
+                fields=["lat_band", "lng"],
+                include=["id", "lat", "rate", "created_at", "updated_at"],
+                condition=models.Q(active=True),
+                name="spot_active_geo_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(lat__gte=-90, lat__lte=90), name="spot_lat_in_range"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(lng__gte=-180, lng__lte=180), name="spot_lng_in_range"
+            ),
+            models.CheckConstraint(condition=models.Q(rate__gte=0), name="spot_rate_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Spot {self.pk} ({self.lat}, {self.lng})"
+
+    def save(self, *args, **kwargs) -> None:
+        self.lat_band = lat_band_of(self.lat)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "lat" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "lat_band"}
+        super().save(*args, **kwargs)

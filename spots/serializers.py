@@ -1,0 +1,90 @@
+from django.db.models import F, QuerySet, Value
+from rest_framework import serializers
+
+from spots.models import ParkingSpot
+from spots.sql import FixedPointText, JSONBool, JSONRowText, RoundedNumber, UTCTimestampText
+
+METRES_PER_UNIT = {"km": 1000.0, "mi": 1609.344}
+UNIT_SPELLINGS = {"km": "km", "mi": "mi", "mil": "mi", "mile": "mi", "miles": "mi"}
+MAX_SEARCH_RADIUS_M = 50_000.0  # wider than New York City from end to end
+MAX_SEARCH_LIMIT = 1000
+
+
+class ParkingSpotSerializer(serializers.ModelSerializer):
+    """The spot JSON of the contract. The lists render the same shape in SQL
+    (``spot_json_rows``); this serializer documents it and is the reference in tests."""
+
+    reserved = serializers.BooleanField(
+        read_only=True, help_text="True while a live reservation covers now."
+    )
+    rate = serializers.DecimalField(
+        max_digits=6, decimal_places=2, read_only=True, help_text="USD per hour."
+    )
+
+    class Meta:
+        model = ParkingSpot
+        fields = ["id", "lat", "lng", "reserved", "active", "rate", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class NearbyParkingSpotSerializer(ParkingSpotSerializer):
+    distance = serializers.FloatField(
+        read_only=True, help_text="Distance from the searched point, in the requested unit."
+    )
+
+    class Meta(ParkingSpotSerializer.Meta):
+        fields = [*ParkingSpotSerializer.Meta.fields, "distance"]
+        read_only_fields = fields
+
+
+class SpotSearchParamsSerializer(serializers.Serializer):
+    lat = serializers.FloatField(min_value=-90, max_value=90, help_text="Latitude, degrees.")
+    lng = serializers.FloatField(
+        min_value=-180, max_value=180, help_text="Longitude, degrees (`long` also accepted)."
+    )
+    unit = serializers.CharField(help_text="`km` or `mi` (`mil`, `mile`, `miles` accepted).")
+    dist = serializers.FloatField(help_text="Search radius in `unit`, greater than 0.")
+    limit = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_SEARCH_LIMIT,
+        help_text="Return at most this many spots, the nearest. Default: all within `dist`.",
+    )
+
+    def validate_unit(self, value: str) -> str:
+        unit = UNIT_SPELLINGS.get(value.strip().lower())
+        if unit is None:
+            raise serializers.ValidationError('Must be "km" or "mi".')
+        return unit
+
+    def validate_dist(self, value: float) -> float:
+        if value <= 0:
+            raise serializers.ValidationError("Must be greater than 0.")
+        return value
+
+    def validate(self, attrs: dict) -> dict:
+        attrs["radius_m"] = attrs["dist"] * METRES_PER_UNIT[attrs["unit"]]
+        if attrs["radius_m"] > MAX_SEARCH_RADIUS_M:
+            maximum = MAX_SEARCH_RADIUS_M / METRES_PER_UNIT[attrs["unit"]]
+            raise serializers.ValidationError(
+                {"dist": [f"Must be at most {maximum:g} {attrs['unit']}."]}
+            )
+        return attrs
+
+
+def spot_json_rows(queryset: QuerySet[ParkingSpot], *, unit: str | None = None) -> QuerySet:
+    """Each spot as the contract's JSON text, written by the database; with ``unit``, the
+    queryset's ``distance_m`` is added as ``distance`` in that unit."""
+    fields = {
+        "id": F("id"),
+        "lat": FixedPointText("lat", 6),
+        "lng": FixedPointText("lng", 6),
+        "reserved": JSONBool(Value(False)),  # the lists hold only spots free now
+        "active": JSONBool(F("active")),
+        "rate": FixedPointText("rate", 2),
+        "created_at": UTCTimestampText("created_at"),
+        "updated_at": UTCTimestampText("updated_at"),
+    }
+    if unit is not None:
+        fields["distance"] = RoundedNumber(F("distance_m") / Value(METRES_PER_UNIT[unit]), 4)
+    return queryset.annotate(spot_json=JSONRowText(**fields)).values_list("spot_json", flat=True)
