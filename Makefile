@@ -23,7 +23,7 @@ run: install
 	$(BIN)/python manage.py seed_spots --count $(SEED_SPOTS) --if-empty
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@echo "Serving on http://127.0.0.1:$(PORT)  (API docs: /api/docs/, admin: /admin/). Ctrl-C stops all."
-	$(BIN)/honcho --procfile Procfile.dev --port $(PORT) start
+	$(BIN)/honcho --procfile Procfile.dev start --port $(PORT)
 
 test: install lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
