@@ -5,6 +5,8 @@ from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
+from securemyspot.celery import app as celery_app
+
 
 @pytest.fixture(autouse=True)
 def _private_cache(settings) -> None:
@@ -12,6 +14,22 @@ def _private_cache(settings) -> None:
     # and with any other test run, so each test gets its own empty in-memory one.
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    # The production hasher is slow on purpose; the tests are about behaviour, not hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_inline():
+    # Tasks queued by a request run in the test's own thread, as soon as they are queued, so a
+    # test sees their effects (sent mail, charges) without a worker. Tests of the real worker
+    # path turn this off.
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
 
 
 @pytest.fixture

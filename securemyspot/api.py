@@ -10,6 +10,8 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from securemyspot.errors import DomainError, ServiceUnavailable
+
 
 def route(pattern: str, view: Callable, name: str) -> URLPattern:
     """A route answering with and without its trailing slash, directly (no redirect).
@@ -31,6 +33,14 @@ def unwrap(data: Any, envelope: str) -> Mapping[str, Any]:
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, DomainError):
+        return Response(exc.as_body(), status=exc.status_code)
+    if isinstance(exc, ServiceUnavailable):
+        return Response(
+            {"detail": exc.message, "retry_after_seconds": exc.retry_after_seconds},
+            status=exc.status_code,
+            headers={"Retry-After": str(exc.retry_after_seconds)},
+        )
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

@@ -48,6 +48,9 @@ INSTALLED_APPS = [
     "securemyspot",
     "accounts",
     "spots",
+    "reservations",
+    "payments",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -182,6 +185,21 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# Reservations: limits a driver sees as 400s, and how long an unpaid booking holds its spot.
+RESERVATION_MIN_MINUTES = env.int("RESERVATION_MIN_MINUTES", default=1)
+RESERVATION_MAX_MINUTES = env.int("RESERVATION_MAX_MINUTES", default=24 * 60)
+RESERVATION_MAX_DAYS_AHEAD = env.int("RESERVATION_MAX_DAYS_AHEAD", default=7)
+RESERVATION_HOLD_MINUTES = env.int("RESERVATION_HOLD_MINUTES", default=15)
+
+# Payments: with no secret key, a built-in sandbox gateway stands in for Stripe
+# (docs/payments.md). STRIPE_API_BASE points the SDK at another server, e.g. localstripe.
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
+# Stripe's smallest charge in USD; a smaller fee is waived and recorded as such.
+MINIMUM_CHARGE_CENTS = 50
+
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = DATA_DIR / "broker"
@@ -199,6 +217,18 @@ CELERY_TASK_IGNORE_RESULT = not REDIS_URL
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
+    "deliver-pending-emails": {
+        "task": "notifications.tasks.deliver_pending_emails",
+        "schedule": 60.0,
+        # With the workers down, old sweeps are dropped instead of piling up.
+        "options": {"expires": 50},
+    },
+    "resolve-lapsed-reservation-holds": {
+        "task": "payments.tasks.resolve_lapsed_holds",
+        "schedule": env.float("HOLD_SWEEP_INTERVAL_SECONDS", default=10.0),
+        # A run queued while no worker was up is stale once the next one is due.
+        "options": {"expires": env.float("HOLD_SWEEP_INTERVAL_SECONDS", default=10.0)},
+    },
     "purge-expired-auth-tokens": {
         "task": "accounts.tasks.purge_expired_tokens",
         "schedule": env.float("TOKEN_PURGE_INTERVAL_SECONDS", default=3600.0),

@@ -12,6 +12,8 @@ urlpatterns = [
     route("healthz", healthz, name="healthz"),
     path("", include("accounts.urls")),
     path("", include("spots.urls")),
+    path("", include("reservations.urls")),
+    path("", include("payments.urls")),
 ]
 
 handler404 = "securemyspot.api.not_found"

@@ -11,6 +11,7 @@ from spots.selectors import (
     available_spots_near,
 )
 from spots.serializers import (
+    AvailabilityWindowSerializer,
     NearbyParkingSpotSerializer,
     ParkingSpotSerializer,
     SpotSearchParamsSerializer,
@@ -46,18 +47,23 @@ class AvailableParkingSpotsView(APIView):
             "Active spots that no live reservation covers now, by id. Streamed. Sends a weak "
             "`ETag`; a request with a matching `If-None-Match` gets 304 with no body."
         ),
+        parameters=[AvailabilityWindowSerializer],
         responses={
             200: ParkingSpotSerializer(many=True),
+            400: OpenApiResponse(description='`{"<parameter>": ["message"]}`'),
             304: OpenApiResponse(description="Not modified since the ETag sent."),
         },
     )
     def get(self, request: Request) -> StreamingHttpResponse:
-        rows = spot_json_rows(available_spots().order_by("id"))
+        params = AvailabilityWindowSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        window = params.validated_data
+        rows = spot_json_rows(available_spots(**window).order_by("id"))
         response = StreamingHttpResponse(
             _json_array(rows.iterator(chunk_size=STREAM_CHUNK_ROWS)),
             content_type="application/json",
         )
-        response["ETag"] = f'W/"spots-{available_spots_fingerprint()}"'
+        response["ETag"] = f'W/"spots-{available_spots_fingerprint(**window)}"'
         return response
 
 
@@ -95,6 +101,8 @@ class AvailableParkingSpotsNearView(APIView):
             lng=search["lng"],
             radius_m=search["radius_m"],
             limit=search.get("limit"),
+            start=search.get("start"),
+            end=search.get("end"),
         )
         body = b"".join(_json_array(iter(spot_json_rows(spots, unit=search["unit"]))))
         # ConditionalGetMiddleware hashes the body into the ETag and answers If-None-Match.

@@ -1,11 +1,19 @@
 """Reads of parking spots: live availability and radius search at city scale."""
 
 import math
+from datetime import datetime, timedelta
 
-from django.db.models import Count, Expression, FloatField, Max, QuerySet, Value
-from django.db.models.functions import ASin, Cast, Cos, Power, Radians, Sin, Sqrt
+from django.db.models import Count, Expression, FloatField, Max, QuerySet, Sum, Value
+from django.db.models.functions import ASin, Cast, Cos, Mod, Power, Radians, Sin, Sqrt
+from django.utils import timezone
 
+from reservations.selectors import live_reservations_during, spot_is_held_during
 from spots.models import ParkingSpot, lat_band_of
+
+AN_INSTANT = timedelta(microseconds=1)
+# Reservation ids are summed modulo this for the availability fingerprint: small enough that a
+# city's worth of sums fits a 64-bit integer on every database.
+ID_SUM_MODULUS = 1_000_003
 
 EARTH_RADIUS_M = 6_371_008.8
 METRES_PER_DEGREE_OF_LATITUDE = math.pi * EARTH_RADIUS_M / 180
@@ -15,25 +23,36 @@ METRES_PER_DEGREE_OF_LATITUDE = math.pi * EARTH_RADIUS_M / 180
 NEAREST_FIRST_TRY_FRACTION = 0.25
 
 
-def available_spots() -> QuerySet[ParkingSpot]:
-    """Spots that can be reserved now: active and not covered by a live reservation.
+def available_spots(
+    *, start: datetime | None = None, end: datetime | None = None
+) -> QuerySet[ParkingSpot]:
+    """Active spots no live reservation holds at any instant of ``[start, end)``; by default,
+    at this instant."""
+    start = start or timezone.now()
+    end = end or start + AN_INSTANT
+    return ParkingSpot.objects.filter(active=True).exclude(spot_is_held_during(start, end))
 
-    Reservations do not exist yet, so every active spot is free; this is the one place that
-    will exclude the spots a live reservation covers.
+
+def available_spots_fingerprint(
+    *, start: datetime | None = None, end: datetime | None = None
+) -> str:
+    """Changes whenever the set of spots available now (or for ``[start, end)``), or any of
+    their fields, changes.
+
+    Much cheaper than the list, so a client polling with ``If-None-Match`` gets its 304
+    without the list being read. Every write to a spot moves ``updated_at`` (``auto_now``),
+    and a removed spot changes the count. Reservations change availability by the clock
+    alone (one starts or ends without any write), so the live reservations covering now are
+    summed by id: any change to that set changes the sum.
     """
-    return ParkingSpot.objects.filter(active=True)
-
-
-def available_spots_fingerprint() -> str:
-    """Changes whenever the set of available spots or any of their fields changes.
-
-    Cheap compared with the list itself, so a client polling with ``If-None-Match`` gets a 304
-    without the list being read. Every write to a spot moves ``updated_at`` (``auto_now``), and
-    a removed spot changes the count.
-    """
-    summary = available_spots().aggregate(count=Count("id"), last_change=Max("updated_at"))
-    last_change = summary["last_change"].timestamp() if summary["last_change"] else 0
-    return f"{summary['count']}-{last_change:.6f}"
+    start = start or timezone.now()
+    spots = ParkingSpot.objects.filter(active=True).aggregate(
+        count=Count("id"), last_change=Max("updated_at")
+    )
+    holding = live_reservations_during(start=start, end=end or start + AN_INSTANT)
+    held = holding.aggregate(count=Count("id"), id_sum=Sum(Mod("id", ID_SUM_MODULUS)))
+    last_change = spots["last_change"].timestamp() if spots["last_change"] else 0
+    return f"{spots['count']}-{last_change:.6f}-{held['count']}-{held['id_sum'] or 0}"
 
 
 def distance_m_from(*, lat: float, lng: float) -> Expression:
@@ -69,30 +88,41 @@ def _within_bounding_box(
     return queryset.filter(lng__gte=lng - dlng, lng__lte=lng + dlng)
 
 
-def _available_spots_within(*, lat: float, lng: float, radius_m: float) -> QuerySet[ParkingSpot]:
-    boxed = _within_bounding_box(available_spots(), lat=lat, lng=lng, radius_m=radius_m)
+def _available_spots_within(
+    *, lat: float, lng: float, radius_m: float, window: tuple[datetime | None, datetime | None]
+) -> QuerySet[ParkingSpot]:
+    start, end = window
+    available = available_spots(start=start, end=end)
+    boxed = _within_bounding_box(available, lat=lat, lng=lng, radius_m=radius_m)
     return boxed.annotate(distance_m=distance_m_from(lat=lat, lng=lng)).filter(
         distance_m__lte=radius_m
     )
 
 
 def available_spots_near(
-    *, lat: float, lng: float, radius_m: float, limit: int | None = None
+    *,
+    lat: float,
+    lng: float,
+    radius_m: float,
+    limit: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
 ) -> QuerySet[ParkingSpot]:
-    """Available spots within ``radius_m`` of the point, nearest first, annotated with
-    ``distance_m``; at most ``limit`` of them if given."""
+    """Spots available for ``[start, end)`` (default: now) within ``radius_m`` of the point,
+    nearest first, annotated with ``distance_m``; at most ``limit`` of them if given."""
+    window = (start, end)
     if limit is None:
-        return _available_spots_within(lat=lat, lng=lng, radius_m=radius_m).order_by(
+        return _available_spots_within(lat=lat, lng=lng, radius_m=radius_m, window=window).order_by(
             "distance_m", "id"
         )
     first_try_m = radius_m * NEAREST_FIRST_TRY_FRACTION
-    small_circle = _available_spots_within(lat=lat, lng=lng, radius_m=first_try_m)
+    small_circle = _available_spots_within(lat=lat, lng=lng, radius_m=first_try_m, window=window)
     # If the small circle holds `limit` spots, they are the nearest: any spot nearer than the
     # farthest of them lies inside the small circle too.
     if small_circle.values("id")[:limit].count() == limit:
         search_radius_m = first_try_m
     else:
         search_radius_m = radius_m
-    return _available_spots_within(lat=lat, lng=lng, radius_m=search_radius_m).order_by(
-        "distance_m", "id"
-    )[:limit]
+    return _available_spots_within(
+        lat=lat, lng=lng, radius_m=search_radius_m, window=window
+    ).order_by("distance_m", "id")[:limit]

@@ -1,6 +1,9 @@
 from django.db.models import F, QuerySet, Value
+from django.utils import timezone
 from rest_framework import serializers
 
+from reservations.rules import check_start_time
+from securemyspot.fields import AwareDateTimeField
 from spots.models import ParkingSpot
 from spots.sql import FixedPointText, JSONBool, JSONRowText, RoundedNumber, UTCTimestampText
 
@@ -37,7 +40,26 @@ class NearbyParkingSpotSerializer(ParkingSpotSerializer):
         read_only_fields = fields
 
 
-class SpotSearchParamsSerializer(serializers.Serializer):
+class AvailabilityWindowSerializer(serializers.Serializer):
+    """Optional ``start`` and ``end``: spots free for that whole window instead of now."""
+
+    start = AwareDateTimeField(required=False, help_text="Window start, ISO 8601 with zone.")
+    end = AwareDateTimeField(required=False, help_text="Window end, ISO 8601 with zone.")
+
+    def validate(self, attrs: dict) -> dict:
+        attrs = super().validate(attrs)
+        if ("start" in attrs) != ("end" in attrs):
+            missing = "end" if "start" in attrs else "start"
+            raise serializers.ValidationError({missing: ["Give both start and end, or neither."]})
+        if "start" not in attrs:
+            return attrs
+        if attrs["end"] <= attrs["start"]:
+            raise serializers.ValidationError({"end": ["Must be after start."]})
+        check_start_time(attrs["start"], now=timezone.now(), field="start")
+        return attrs
+
+
+class SpotSearchParamsSerializer(AvailabilityWindowSerializer):
     lat = serializers.FloatField(min_value=-90, max_value=90, help_text="Latitude, degrees.")
     lng = serializers.FloatField(
         min_value=-180, max_value=180, help_text="Longitude, degrees (`long` also accepted)."
@@ -63,6 +85,7 @@ class SpotSearchParamsSerializer(serializers.Serializer):
         return value
 
     def validate(self, attrs: dict) -> dict:
+        attrs = super().validate(attrs)
         attrs["radius_m"] = attrs["dist"] * METRES_PER_UNIT[attrs["unit"]]
         if attrs["radius_m"] > MAX_SEARCH_RADIUS_M:
             maximum = MAX_SEARCH_RADIUS_M / METRES_PER_UNIT[attrs["unit"]]

@@ -14,20 +14,11 @@ from securemyspot.celery import app
 
 
 @pytest.fixture
-def private_queue(settings, tmp_path):
-    """A queue of this test's own on the configured broker, so no other worker takes its
-    messages (a local `make run` worker shares the filesystem broker folder)."""
-    if app.conf.broker_url.startswith("filesystem://"):
-        previous = app.conf.broker_transport_options
-        app.conf.broker_transport_options = {
-            "data_folder_in": str(tmp_path),
-            "data_folder_out": str(tmp_path),
-            "control_folder": str(tmp_path),
-        }
-        yield f"test-{uuid.uuid4().hex}"
-        app.conf.broker_transport_options = previous
-    else:
-        yield f"test-{uuid.uuid4().hex}"
+def private_queue():
+    """A queue of this test's own on the configured broker, so no other worker (a local
+    `make run` one shares the filesystem broker folder) takes its messages."""
+    app.conf.task_always_eager = False
+    return f"test-{uuid.uuid4().hex}"
 
 
 @pytest.mark.django_db(transaction=True)

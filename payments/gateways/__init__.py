@@ -1,0 +1,56 @@
+"""Payment gateways: Stripe when a secret key is set, otherwise the built-in sandbox."""
+
+import functools
+
+from django.conf import settings
+
+from payments.gateways.base import (
+    CANCELED,
+    SETUP_INTENT_SUCCEEDED,
+    SUCCEEDED,
+    CardDetails,
+    InvalidWebhook,
+    PaymentGateway,
+    PaymentGatewayUnavailable,
+    SetupIntentInfo,
+    SetupIntentNotFound,
+    UnexpectedSetupIntentState,
+    WebhookEventInfo,
+    WebhooksNotConfigured,
+)
+from payments.gateways.sandbox import SandboxGateway
+from payments.gateways.stripe_gateway import StripeGateway
+
+__all__ = [
+    "CANCELED",
+    "SETUP_INTENT_SUCCEEDED",
+    "SUCCEEDED",
+    "CardDetails",
+    "InvalidWebhook",
+    "PaymentGateway",
+    "PaymentGatewayUnavailable",
+    "SandboxGateway",
+    "SetupIntentInfo",
+    "SetupIntentNotFound",
+    "StripeGateway",
+    "UnexpectedSetupIntentState",
+    "WebhookEventInfo",
+    "WebhooksNotConfigured",
+    "get_gateway",
+]
+
+
+def get_gateway() -> PaymentGateway:
+    """The gateway the current settings call for (read on every call, so a change of settings,
+    as in tests, takes effect at once)."""
+    if not settings.STRIPE_SECRET_KEY:
+        return SandboxGateway()
+    return _stripe_gateway(
+        settings.STRIPE_SECRET_KEY, settings.STRIPE_WEBHOOK_SECRET, settings.STRIPE_API_BASE
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _stripe_gateway(secret_key: str, webhook_secret: str, api_base: str) -> StripeGateway:
+    # One client per configuration, so its HTTP connections are reused between requests.
+    return StripeGateway(secret_key=secret_key, webhook_secret=webhook_secret, api_base=api_base)

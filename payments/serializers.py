@@ -1,0 +1,54 @@
+from rest_framework import serializers
+
+
+class ClientSecretSerializer(serializers.Serializer):
+    # camelCase: the contract's key, which the browser client reads.
+    clientSecret = serializers.CharField(
+        help_text="The SetupIntent's client secret, for Stripe.js `confirmCardSetup`."
+    )
+
+
+class PaymentConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    reservation_status = serializers.CharField(
+        required=False, help_text="When the reservation no longer awaits payment."
+    )
+    setup_intent_status = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text="Stripe's status of the SetupIntent; null when none was created yet.",
+    )
+
+
+class WebhookReceivedSerializer(serializers.Serializer):
+    received = serializers.BooleanField()
+
+
+class SandboxCardSerializer(serializers.Serializer):
+    card_number = serializers.CharField(
+        max_length=32, help_text="One of Stripe's test card numbers, e.g. 4242424242424242."
+    )
+
+    def validate_card_number(self, value: str) -> str:
+        # Accept the number as people type it: "4242 4242 4242 4242".
+        return "".join(value.replace("-", " ").split())
+
+
+class SandboxSetupIntentSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    status = serializers.CharField()
+    payment_method = serializers.CharField(allow_null=True)
+    reservation_id = serializers.IntegerField(allow_null=True)
+    last_error = serializers.CharField(allow_null=True)
+
+
+class CardErrorSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    code = serializers.CharField()
+    decline_code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class CardDeclinedSerializer(serializers.Serializer):
+    error = CardErrorSerializer()
+    setup_intent = serializers.DictField()

@@ -1,0 +1,77 @@
+"""Talking to localstripe as the browser and Stripe would: saving a card, counting what is
+stored there, signing webhook events."""
+
+import hashlib
+import hmac
+import json
+import socket
+import time
+
+import stripe
+
+SECRET_KEY = "sk_test_localstripe"
+WEBHOOK_SECRET = "whsec_test"
+TEST_CARD_EXPIRY = {"exp_month": 12, "exp_year": 2034, "cvc": "123"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class FakeStripe:
+    """The test's own view of localstripe: what the browser does with Stripe.js, and what is
+    stored there."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.client = stripe.StripeClient(SECRET_KEY, base_addresses={"api": url})
+
+    def save_card(self, client_secret: str, card_number: str = "4242424242424242") -> str:
+        """Stripe.js's confirmCardSetup with a card typed in; returns the SetupIntent's status.
+        A declined card raises stripe.CardError, as Stripe.js reports an error."""
+        method = self.client.v1.payment_methods.create(
+            params={"type": "card", "card": {"number": card_number, **TEST_CARD_EXPIRY}}
+        )
+        intent = self.client.v1.setup_intents.confirm(
+            setup_intent_id_of(client_secret),
+            params={"payment_method": method.id, "client_secret": client_secret},
+        )
+        return intent.status
+
+    def setup_intent(self, setup_intent_id: str) -> stripe.SetupIntent:
+        return self.client.v1.setup_intents.retrieve(setup_intent_id)
+
+    def setup_intents_of(self, reservation_id: int) -> list[stripe.SetupIntent]:
+        every = self.client.v1.setup_intents.list(params={"limit": 100}).auto_paging_iter()
+        return [
+            i for i in every if i.metadata.to_dict().get("reservation_id") == str(reservation_id)
+        ]
+
+    def customers_with_email(self, email: str) -> list[stripe.Customer]:
+        found = self.client.v1.customers.list(params={"email": email, "limit": 100})
+        return list(found.auto_paging_iter())
+
+
+def setup_intent_id_of(client_secret: str) -> str:
+    return client_secret.split("_secret_")[0]
+
+
+def signed_event(payload: bytes, secret: str = WEBHOOK_SECRET) -> str:
+    """The Stripe-Signature header Stripe sends: an HMAC-SHA256 of "<timestamp>.<body>"."""
+    timestamp = int(time.time())
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256)
+    return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+def event_payload(event_id: str, event_type: str, data_object: dict) -> bytes:
+    return json.dumps(
+        {
+            "id": event_id,
+            "object": "event",
+            "type": event_type,
+            "created": int(time.time()),
+            "data": {"object": data_object},
+        }
+    ).encode()

@@ -1,0 +1,114 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+# Ids are random so that knowing one reservation's id (or an email) reveals no other; below
+# 2^53 so a JavaScript client holds them exactly.
+MAX_RESERVATION_ID = 2**53 - 1
+
+
+def new_reservation_id() -> int:
+    return secrets.randbelow(MAX_RESERVATION_ID) + 1
+
+
+class Reservation(models.Model):
+    """A spot held for ``[start_time, end_time)``.
+
+    While pending payment or confirmed it is *live* and holds its spot: on PostgreSQL an
+    exclusion constraint (migration 0002) forbids two live reservations of one spot to overlap.
+    """
+
+    class Status(models.TextChoices):
+        PENDING_PAYMENT = "pending_payment", "pending payment"
+        CONFIRMED = "confirmed", "confirmed"
+        ENDED = "ended", "ended"
+        CANCELLED = "cancelled", "cancelled"
+        EXPIRED = "expired", "expired (hold lapsed unpaid)"
+
+    LIVE_STATUSES = (Status.PENDING_PAYMENT, Status.CONFIRMED)
+
+    id = models.BigIntegerField(primary_key=True, default=new_reservation_id, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reservations",
+        help_text="Empty for a guest, who is known by email only.",
+    )
+    email = models.EmailField(db_index=True)
+    spot = models.ForeignKey(
+        "spots.ParkingSpot", on_delete=models.PROTECT, related_name="reservations"
+    )
+    rate = models.DecimalField(
+        "hourly rate (USD)", max_digits=6, decimal_places=2, help_text="Copied at booking."
+    )
+    currency = models.CharField(max_length=3, default="usd")
+    start_time = models.DateTimeField()
+    end_time = models.DateTimeField()
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.PENDING_PAYMENT, db_index=True
+    )
+    hold_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="An unpaid reservation is cancelled at this time."
+    )
+
+    stripe_customer_id = models.CharField(max_length=255, blank=True)
+    stripe_setup_intent_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    stripe_payment_method_id = models.CharField(max_length=255, blank=True)
+    card_brand = models.CharField(max_length=32, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
+
+    amount_cents = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The fee for the time used, once ended."
+    )
+    fee_waived = models.BooleanField(
+        default=False, help_text="The fee was under the minimum charge and is not collected."
+    )
+
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was ended, cancelled or expired."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-start_time"]
+        indexes = [
+            # Availability: the live reservations of a spot around an instant.
+            models.Index(
+                fields=["spot", "end_time", "start_time"],
+                condition=models.Q(status__in=["pending_payment", "confirmed"]),
+                name="reservation_live_spot_idx",
+            ),
+            models.Index(fields=["user", "-start_time"], name="reservation_user_idx"),
+            models.Index(
+                fields=["hold_expires_at"],
+                condition=models.Q(status="pending_payment"),
+                name="reservation_hold_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end_time__gt=models.F("start_time")),
+                name="reservation_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(id__gte=1, id__lte=MAX_RESERVATION_ID),
+                name="reservation_id_javascript_safe",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reservation {self.id} of spot {self.spot_id} ({self.get_status_display()})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in self.LIVE_STATUSES
+
+    @property
+    def paid(self) -> bool:
+        """The contract's ``paid``: the card is set up, so the reservation is paid for."""
+        return self.confirmed_at is not None

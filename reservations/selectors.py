@@ -1,0 +1,88 @@
+"""Reads of reservations: who may see which, and which are live or ended."""
+
+from datetime import datetime, timedelta
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import User, normalize_email
+from reservations.errors import SpotNotOffered
+from reservations.models import Reservation
+from reservations.pricing import Fee, fee_for_minutes
+from reservations.rules import check_length
+from spots.models import ParkingSpot
+
+
+def reservation_of_user(*, user: User, reservation_id: int) -> Reservation:
+    """The signed-in user's own reservation; anyone else's is "not found"."""
+    try:
+        return Reservation.objects.select_related("spot").get(pk=reservation_id, user=user)
+    except Reservation.DoesNotExist:
+        raise Http404 from None
+
+
+def reservation_of_guest(*, email: str, reservation_id: int) -> Reservation:
+    """A guest's reservation by id and email (any case). An account's reservation is "not
+    found" here, so a guest route never reaches it."""
+    try:
+        return Reservation.objects.select_related("spot").get(
+            pk=reservation_id, email=normalize_email(email), user__isnull=True
+        )
+    except Reservation.DoesNotExist:
+        raise Http404 from None
+
+
+def _live_at(at: datetime) -> Q:
+    return Q(status__in=Reservation.LIVE_STATUSES, end_time__gt=at)
+
+
+def live_reservations_of_user(*, user: User, at: datetime | None = None) -> QuerySet:
+    """Not yet ended, newest first."""
+    at = at or timezone.now()
+    return (
+        Reservation.objects.filter(_live_at(at), user=user)
+        .select_related("spot")
+        .order_by("-start_time", "-id")
+    )
+
+
+def ended_reservations_of_user(*, user: User, at: datetime | None = None) -> QuerySet:
+    """Ended by time or by the driver, cancelled or lapsed unpaid; newest first."""
+    at = at or timezone.now()
+    return (
+        Reservation.objects.filter(user=user)
+        .exclude(_live_at(at))
+        .select_related("spot")
+        .order_by("-start_time", "-id")
+    )
+
+
+def live_reservations_overlapping(
+    *, spot_id: int, start: datetime, end: datetime, excluding_id: int | None = None
+) -> QuerySet:
+    """Live reservations of the spot that share any instant with ``[start, end)``."""
+    overlapping = live_reservations_during(start=start, end=end).filter(spot_id=spot_id)
+    return overlapping.exclude(pk=excluding_id) if excluding_id else overlapping
+
+
+def live_reservations_during(*, start: datetime, end: datetime) -> QuerySet:
+    return Reservation.objects.filter(
+        status__in=Reservation.LIVE_STATUSES, start_time__lt=end, end_time__gt=start
+    )
+
+
+def spot_is_held_during(start: datetime, end: datetime) -> Exists:
+    """For annotating spots: does a live reservation share any instant with ``[start, end)``?"""
+    return Exists(live_reservations_during(start=start, end=end).filter(spot=OuterRef("pk")))
+
+
+def quote(*, spot_id: int, minutes: int) -> tuple[ParkingSpot, Fee]:
+    """The price of reserving the spot for ``minutes``, before booking."""
+    check_length(timedelta(minutes=minutes), field="minutes")
+    spot = ParkingSpot.objects.filter(pk=spot_id).first()
+    if spot is None:
+        raise Http404
+    if not spot.active:
+        raise SpotNotOffered
+    return spot, fee_for_minutes(spot.rate, minutes)

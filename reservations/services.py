@@ -1,0 +1,213 @@
+"""Every change to a reservation: reserve, confirm, amend, end, cancel, expire.
+
+Double booking is impossible by construction: on PostgreSQL an exclusion constraint refuses
+two live reservations of one spot that overlap in time, whatever the code does; on SQLite each
+write transaction holds the database's write lock from its first statement (settings:
+``transaction_mode = IMMEDIATE``), so the overlap check and the insert cannot interleave. The
+check below runs on both and gives the common case its clear error; the constraint catches the
+race. See docs/reservations.md.
+"""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import User, normalize_email
+from accounts.selectors import email_is_registered
+from notifications.models import EmailKind
+from notifications.services import queue_reservation_email
+from reservations.errors import (
+    ReservationEnded,
+    ReservationNotPending,
+    SpotNotOffered,
+    SpotUnavailable,
+)
+from reservations.models import Reservation
+from reservations.pricing import fee_for_period
+from reservations.rules import check_length, check_start_time
+from reservations.selectors import live_reservations_overlapping
+from securemyspot.db import retry_on_transaction_conflict
+from securemyspot.errors import DomainError
+from securemyspot.tasks import enqueue_after_commit
+from spots.models import ParkingSpot
+
+EXCLUSION_VIOLATION = "23P01"  # PostgreSQL's SQLSTATE for a violated exclusion constraint
+
+
+def _is_overlap(error: IntegrityError) -> bool:
+    return getattr(error.__cause__, "sqlstate", None) == EXCLUSION_VIOLATION
+
+
+def _booking_email(*, user: User | None, email: str | None) -> str:
+    if user is not None:
+        return user.email
+    if not email:
+        raise DomainError("This field is required.", field="email")
+    if email_is_registered(email=email):
+        raise DomainError(
+            "This email belongs to an account: sign in to reserve with it.", field="email"
+        )
+    return normalize_email(email)
+
+
+@retry_on_transaction_conflict()
+def reserve_spot(
+    *,
+    spot_id: int,
+    user: User | None,
+    email: str | None = None,
+    minutes: int,
+    start_time: datetime | None = None,
+    now: datetime | None = None,
+) -> Reservation:
+    """Hold the spot for ``minutes`` from ``start_time`` (default now), pending payment.
+
+    A guest (``user`` None) books with an email that belongs to no account.
+    """
+    now = now or timezone.now()
+    check_length(timedelta(minutes=minutes), field="reservation_length")
+    start = now if start_time is None else check_start_time(start_time, now=now)
+    end = start + timedelta(minutes=minutes)
+    email = _booking_email(user=user, email=email)
+    try:
+        with transaction.atomic():
+            spot = ParkingSpot.objects.filter(pk=spot_id).first()
+            if spot is None:
+                raise Http404
+            if not spot.active:
+                raise SpotNotOffered
+            if live_reservations_overlapping(spot_id=spot.pk, start=start, end=end).exists():
+                raise SpotUnavailable
+            return Reservation.objects.create(
+                user=user,
+                email=email,
+                spot=spot,
+                rate=spot.rate,
+                start_time=start,
+                end_time=end,
+                hold_expires_at=now + timedelta(minutes=settings.RESERVATION_HOLD_MINUTES),
+            )
+    except IntegrityError as error:
+        if _is_overlap(error):
+            raise SpotUnavailable from None
+        raise
+
+
+def _locked(reservation_id: int) -> Reservation:
+    return Reservation.objects.select_for_update().select_related("spot").get(pk=reservation_id)
+
+
+def _finish_now(reservation: Reservation, *, now: datetime) -> Reservation:
+    """End a live reservation at ``now``: an unpaid or not yet started one is cancelled (nothing
+    to charge); a confirmed one ends with the fee for the time used."""
+    reservation.finished_at = now
+    if reservation.status == Reservation.Status.CONFIRMED and reservation.start_time < now:
+        fee = fee_for_period(reservation.rate, reservation.start_time, now)
+        reservation.status = Reservation.Status.ENDED
+        reservation.end_time = now
+        reservation.amount_cents = fee.amount_cents
+        reservation.fee_waived = fee.waived
+    else:
+        if reservation.status == Reservation.Status.PENDING_PAYMENT:
+            # The card step was abandoned: close its SetupIntent at Stripe.
+            enqueue_after_commit("payments.tasks.release_card_setup", reservation.pk)
+        reservation.status = Reservation.Status.CANCELLED
+    reservation.hold_expires_at = None
+    reservation.save()
+    return reservation
+
+
+@retry_on_transaction_conflict()
+def change_end_time(
+    *, reservation_id: int, end_time: datetime, now: datetime | None = None
+) -> Reservation:
+    """Extend, shorten or end (an end time not after now ends it now)."""
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            reservation = _locked(reservation_id)
+            if not reservation.is_live or reservation.end_time <= now:
+                raise ReservationEnded(field="end_time")
+            if end_time < reservation.start_time:
+                raise DomainError("Must not be before the start time.", field="end_time")
+            if end_time <= now:
+                return _finish_now(reservation, now=now)
+            check_length(end_time - reservation.start_time, field="end_time")
+            previous_end_time = reservation.end_time
+            if (
+                end_time > previous_end_time
+                and live_reservations_overlapping(
+                    spot_id=reservation.spot_id,
+                    start=previous_end_time,
+                    end=end_time,
+                    excluding_id=reservation.pk,
+                ).exists()
+            ):
+                raise SpotUnavailable
+            reservation.end_time = end_time
+            reservation.save(update_fields=["end_time", "updated_at"])
+            if reservation.status == Reservation.Status.CONFIRMED:
+                queue_reservation_email(
+                    reservation=reservation,
+                    kind=EmailKind.AMENDMENT,
+                    previous_end_time=previous_end_time,
+                )
+            return reservation
+    except IntegrityError as error:
+        if _is_overlap(error):
+            raise SpotUnavailable from None
+        raise
+
+
+@retry_on_transaction_conflict()
+def end_or_cancel(*, reservation_id: int, now: datetime | None = None) -> Reservation:
+    """The contract's DELETE: cancel an unpaid reservation (freeing the spot at once) or end a
+    confirmed one now, for the time used."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        reservation = _locked(reservation_id)
+        if not reservation.is_live or reservation.end_time <= now:
+            raise ReservationEnded
+        return _finish_now(reservation, now=now)
+
+
+def confirm_reservation(
+    *,
+    reservation_id: int,
+    customer_id: str,
+    payment_method_id: str,
+    card_brand: str,
+    card_last4: str,
+) -> Reservation:
+    """The card is set up: the reservation is confirmed and the driver told, once."""
+    with transaction.atomic():
+        reservation = _locked(reservation_id)
+        if reservation.status == Reservation.Status.CONFIRMED:
+            return reservation
+        if reservation.status != Reservation.Status.PENDING_PAYMENT:
+            raise ReservationNotPending(reservation)
+        reservation.status = Reservation.Status.CONFIRMED
+        reservation.confirmed_at = timezone.now()
+        reservation.hold_expires_at = None
+        reservation.stripe_customer_id = customer_id
+        reservation.stripe_payment_method_id = payment_method_id
+        reservation.card_brand = card_brand
+        reservation.card_last4 = card_last4
+        reservation.save()
+        queue_reservation_email(reservation=reservation, kind=EmailKind.CONFIRMATION)
+        return reservation
+
+
+def expire_unpaid_reservation(*, reservation_id: int, now: datetime | None = None) -> Reservation:
+    """The hold lapsed unpaid: the spot is free again. Nothing happens to any other state."""
+    with transaction.atomic():
+        reservation = _locked(reservation_id)
+        if reservation.status == Reservation.Status.PENDING_PAYMENT:
+            reservation.status = Reservation.Status.EXPIRED
+            reservation.finished_at = now or timezone.now()
+            reservation.hold_expires_at = None
+            reservation.save()
+        return reservation
