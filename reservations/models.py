@@ -25,6 +25,7 @@ class Reservation(models.Model):
         ENDED = "ended", "ended"
         CANCELLED = "cancelled", "cancelled"
         EXPIRED = "expired", "expired (hold lapsed unpaid)"
+        PAYMENT_FAILED = "payment_failed", "payment failed"
 
     LIVE_STATUSES = (Status.PENDING_PAYMENT, Status.CONFIRMED)
 
@@ -60,6 +61,11 @@ class Reservation(models.Model):
     card_brand = models.CharField(max_length=32, blank=True)
     card_last4 = models.CharField(max_length=4, blank=True)
 
+    reminded_for_end_time = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The end time the driver was last reminded of; a new end time earns a new one.",
+    )
     amount_cents = models.PositiveIntegerField(
         null=True, blank=True, help_text="The fee for the time used, once ended."
     )

@@ -100,17 +100,25 @@ def _locked(reservation_id: int) -> Reservation:
     return Reservation.objects.select_for_update().select_related("spot").get(pk=reservation_id)
 
 
+def _mark_ended(reservation: Reservation, *, now: datetime) -> None:
+    """Ended at its ``end_time``: the spot is free and the fee for the time used is fixed. The
+    charge follows, outside this transaction (``payments.services.charge_for_reservation``)."""
+    fee = fee_for_period(reservation.rate, reservation.start_time, reservation.end_time)
+    reservation.status = Reservation.Status.ENDED
+    reservation.finished_at = now
+    reservation.amount_cents = fee.amount_cents
+    reservation.fee_waived = fee.waived
+
+
 def _finish_now(reservation: Reservation, *, now: datetime) -> Reservation:
     """End a live reservation at ``now``: an unpaid or not yet started one is cancelled (nothing
     to charge); a confirmed one ends with the fee for the time used."""
-    reservation.finished_at = now
     if reservation.status == Reservation.Status.CONFIRMED and reservation.start_time < now:
-        fee = fee_for_period(reservation.rate, reservation.start_time, now)
-        reservation.status = Reservation.Status.ENDED
         reservation.end_time = now
-        reservation.amount_cents = fee.amount_cents
-        reservation.fee_waived = fee.waived
+        _mark_ended(reservation, now=now)
+        enqueue_after_commit("payments.tasks.charge_reservation", reservation.pk)
     else:
+        reservation.finished_at = now
         if reservation.status == Reservation.Status.PENDING_PAYMENT:
             # The card step was abandoned: close its SetupIntent at Stripe.
             enqueue_after_commit("payments.tasks.release_card_setup", reservation.pk)
@@ -149,6 +157,7 @@ def change_end_time(
                 raise SpotUnavailable
             reservation.end_time = end_time
             reservation.save(update_fields=["end_time", "updated_at"])
+            _schedule_end(reservation, now=now)
             if reservation.status == Reservation.Status.CONFIRMED:
                 queue_reservation_email(
                     reservation=reservation,
@@ -198,6 +207,7 @@ def confirm_reservation(
         reservation.card_last4 = card_last4
         reservation.save()
         queue_reservation_email(reservation=reservation, kind=EmailKind.CONFIRMATION)
+        _schedule_end(reservation, now=reservation.confirmed_at)
         return reservation
 
 
@@ -211,3 +221,57 @@ def expire_unpaid_reservation(*, reservation_id: int, now: datetime | None = Non
             reservation.hold_expires_at = None
             reservation.save()
         return reservation
+
+
+def _schedule_end(reservation: Reservation, *, now: datetime) -> None:
+    """Queue a task at the end time, for precision, when it is near. The periodic sweep ends
+    every reservation anyway (the database is the source of truth), so a task that is lost,
+    or finds the end time moved, changes nothing. Far-off ends get no task: RabbitMQ cancels a
+    consumer holding a message unacknowledged past its 30-minute timeout (docs/tasks.md)."""
+    if reservation.status != Reservation.Status.CONFIRMED:
+        return
+    if reservation.end_time - now > timedelta(seconds=settings.END_TASK_HORIZON_SECONDS):
+        return
+    enqueue_after_commit(
+        "reservations.tasks.end_reservation",
+        reservation.pk,
+        reservation.end_time.isoformat(),
+        eta=reservation.end_time,
+    )
+
+
+@retry_on_transaction_conflict()
+def end_reservation_if_due(*, reservation_id: int, now: datetime | None = None) -> bool:
+    """End one confirmed reservation whose end time has passed; False if it is not due (its
+    end moved later, it already ended, it was cancelled). Safe to run twice or late."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        reservation = _locked(reservation_id)
+        if reservation.status != Reservation.Status.CONFIRMED or reservation.end_time > now:
+            return False
+        _mark_ended(reservation, now=now)
+        reservation.save()
+        enqueue_after_commit("payments.tasks.charge_reservation", reservation.pk)
+        return True
+
+
+def end_due_reservations(*, now: datetime | None = None, batch_size: int = 500) -> list[int]:
+    """End up to ``batch_size`` confirmed reservations whose end time has passed, oldest end
+    first; returns their ids. Several workers may run this at once: each claims different rows
+    (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite the IMMEDIATE transaction is the claim,
+    one writer at a time)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            Reservation.objects.select_for_update(skip_locked=True)
+            .filter(status=Reservation.Status.CONFIRMED, end_time__lte=now)
+            .order_by("end_time")[:batch_size]
+        )
+        for reservation in due:
+            _mark_ended(reservation, now=now)
+        Reservation.objects.bulk_update(
+            due, ["status", "finished_at", "amount_cents", "fee_waived", "updated_at"]
+        )
+        for reservation in due:
+            enqueue_after_commit("payments.tasks.charge_reservation", reservation.pk)
+    return [reservation.pk for reservation in due]

@@ -212,11 +212,30 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+# At-least-once delivery: a task is acknowledged after it ran, and redelivered if its worker
+# died; every task is written to be safe to run twice (docs/tasks.md).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = 120
+CELERY_TASK_TIME_LIMIT = 180
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The end-of-reservation engine: the sweep ends what is due (the source of truth); a task at
+# the end time adds precision for ends nearer than the horizon (below RabbitMQ's 30-minute
+# consumer acknowledgement timeout).
+ENGINE_SWEEP_SECONDS = env.float("ENGINE_SWEEP_SECONDS", default=5.0)
+END_TASK_HORIZON_SECONDS = env.int("END_TASK_HORIZON_SECONDS", default=10 * 60)
+REMINDER_MINUTES_BEFORE_END = env.int("REMINDER_MINUTES_BEFORE_END", default=15)
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_IGNORE_RESULT = not REDIS_URL
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
+    "end-due-reservations": {
+        "task": "reservations.tasks.end_due_reservations",
+        "schedule": ENGINE_SWEEP_SECONDS,
+        "options": {"expires": ENGINE_SWEEP_SECONDS},
+    },
     "deliver-pending-emails": {
         "task": "notifications.tasks.deliver_pending_emails",
         "schedule": 60.0,

@@ -3,24 +3,24 @@
 import math
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Expression, FloatField, Max, QuerySet, Sum, Value
-from django.db.models.functions import ASin, Cast, Cos, Mod, Power, Radians, Sin, Sqrt
+from django.db.models import Count, Max, QuerySet, Sum
+from django.db.models.functions import Mod
 from django.utils import timezone
 
 from reservations.selectors import live_reservations_during, spot_is_held_during
 from spots.models import ParkingSpot, lat_band_of
+from spots.sql import EARTH_RADIUS_M, HaversineMetres
 
 AN_INSTANT = timedelta(microseconds=1)
-# Reservation ids are summed modulo this for the availability fingerprint: small enough that a
-# city's worth of sums fits a 64-bit integer on every database.
-ID_SUM_MODULUS = 1_000_003
+# Reservation ids are summed modulo these primes for the availability fingerprint: small enough
+# that a city's worth of sums fits a 64-bit integer on every database; two of them make two
+# different sets of reservations with equal sums a one-in-10^12 chance.
+ID_SUM_MODULI = (1_000_003, 999_983)
 
-EARTH_RADIUS_M = 6_371_008.8
-METRES_PER_DEGREE_OF_LATITUDE = math.pi * EARTH_RADIUS_M / 180
 
-# A nearest-N search first looks within this fraction of the radius: in a dense area the N
-# nearest are found there, and reading a small circle is far cheaper than the whole one.
-NEAREST_FIRST_TRY_FRACTION = 0.25
+# A nearest-N search first looks within these fractions of the radius, smallest first: in a
+# dense area the N nearest are found in a small circle, far cheaper to read than the whole one.
+NEAREST_TRY_FRACTIONS = (0.1, 0.3)
 
 
 def available_spots(
@@ -50,21 +50,12 @@ def available_spots_fingerprint(
         count=Count("id"), last_change=Max("updated_at")
     )
     holding = live_reservations_during(start=start, end=end or start + AN_INSTANT)
-    held = holding.aggregate(count=Count("id"), id_sum=Sum(Mod("id", ID_SUM_MODULUS)))
-    last_change = spots["last_change"].timestamp() if spots["last_change"] else 0
-    return f"{spots['count']}-{last_change:.6f}-{held['count']}-{held['id_sum'] or 0}"
-
-
-def distance_m_from(*, lat: float, lng: float) -> Expression:
-    """Great-circle (haversine) distance in metres from a point to each spot."""
-    spot_lat = Radians(Cast("lat", FloatField()))
-    spot_lng = Radians(Cast("lng", FloatField()))
-    half_dlat = (spot_lat - Value(math.radians(lat))) / Value(2.0)
-    half_dlng = (spot_lng - Value(math.radians(lng))) / Value(2.0)
-    chord = Power(Sin(half_dlat), 2) + Cos(spot_lat) * Value(math.cos(math.radians(lat))) * Power(
-        Sin(half_dlng), 2
+    held = holding.aggregate(
+        count=Count("id"), **{f"sum_{m}": Sum(Mod("id", m)) for m in ID_SUM_MODULI}
     )
-    return Value(2 * EARTH_RADIUS_M) * ASin(Sqrt(chord))
+    last_change = spots["last_change"].timestamp() if spots["last_change"] else 0
+    sums = "-".join(str(held[f"sum_{m}"] or 0) for m in ID_SUM_MODULI)
+    return f"{spots['count']}-{last_change:.6f}-{held['count']}-{sums}"
 
 
 def _within_bounding_box(
@@ -77,15 +68,14 @@ def _within_bounding_box(
     south, north = max(lat - dlat, -90.0), min(lat + dlat, 90.0)
     queryset = queryset.filter(
         lat_band__in=range(lat_band_of(south), lat_band_of(north) + 1),
-        lat__gte=south,
-        lat__lte=north,
+        lat__range=(south, north),
     )
     cos_lat = math.cos(math.radians(lat))
     if cos_lat <= math.sin(angular_radius):
         return queryset  # the circle holds a pole: every longitude
     # Widest longitude reach of a circle on the sphere, exact (not the flat approximation).
     dlng = math.degrees(math.asin(math.sin(angular_radius) / cos_lat))
-    return queryset.filter(lng__gte=lng - dlng, lng__lte=lng + dlng)
+    return queryset.filter(lng__range=(lng - dlng, lng + dlng))
 
 
 def _available_spots_within(
@@ -94,7 +84,7 @@ def _available_spots_within(
     start, end = window
     available = available_spots(start=start, end=end)
     boxed = _within_bounding_box(available, lat=lat, lng=lng, radius_m=radius_m)
-    return boxed.annotate(distance_m=distance_m_from(lat=lat, lng=lng)).filter(
+    return boxed.annotate(distance_m=HaversineMetres(lat=lat, lng=lng)).filter(
         distance_m__lte=radius_m
     )
 
@@ -115,14 +105,16 @@ def available_spots_near(
         return _available_spots_within(lat=lat, lng=lng, radius_m=radius_m, window=window).order_by(
             "distance_m", "id"
         )
-    first_try_m = radius_m * NEAREST_FIRST_TRY_FRACTION
-    small_circle = _available_spots_within(lat=lat, lng=lng, radius_m=first_try_m, window=window)
-    # If the small circle holds `limit` spots, they are the nearest: any spot nearer than the
-    # farthest of them lies inside the small circle too.
-    if small_circle.values("id")[:limit].count() == limit:
-        search_radius_m = first_try_m
-    else:
-        search_radius_m = radius_m
+    search_radius_m = radius_m
+    for fraction in NEAREST_TRY_FRACTIONS:
+        small_circle = _available_spots_within(
+            lat=lat, lng=lng, radius_m=radius_m * fraction, window=window
+        )
+        # If the small circle holds `limit` spots, they are the nearest: any spot nearer than
+        # the farthest of them lies inside the small circle too.
+        if small_circle.values("id")[:limit].count() == limit:
+            search_radius_m = radius_m * fraction
+            break
     return _available_spots_within(
         lat=lat, lng=lng, radius_m=search_radius_m, window=window
     ).order_by("distance_m", "id")[:limit]

@@ -5,7 +5,7 @@ from rest_framework import serializers
 from reservations.rules import check_start_time
 from securemyspot.fields import AwareDateTimeField
 from spots.models import ParkingSpot
-from spots.sql import FixedPointText, JSONBool, JSONRowText, RoundedNumber, UTCTimestampText
+from spots.sql import JSONFixedPoint, JSONNumber, JSONObjectText, JSONTimestamp
 
 METRES_PER_UNIT = {"km": 1000.0, "mi": 1609.344}
 UNIT_SPELLINGS = {"km": "km", "mi": "mi", "mil": "mi", "mile": "mi", "miles": "mi"}
@@ -96,18 +96,20 @@ class SpotSearchParamsSerializer(AvailabilityWindowSerializer):
 
 
 def spot_json_rows(queryset: QuerySet[ParkingSpot], *, unit: str | None = None) -> QuerySet:
-    """Each spot as the contract's JSON text, written by the database; with ``unit``, the
-    queryset's ``distance_m`` is added as ``distance`` in that unit."""
+    """Each spot of an availability list as the contract's JSON text, written by the database;
+    with ``unit``, the queryset's ``distance_m`` is added as ``distance`` in that unit."""
     fields = {
-        "id": F("id"),
-        "lat": FixedPointText("lat", 6),
-        "lng": FixedPointText("lng", 6),
-        "reserved": JSONBool(Value(False)),  # the lists hold only spots free now
-        "active": JSONBool(F("active")),
-        "rate": FixedPointText("rate", 2),
-        "created_at": UTCTimestampText("created_at"),
-        "updated_at": UTCTimestampText("updated_at"),
+        "id": JSONNumber("id"),
+        "lat": JSONFixedPoint("lat", 6),
+        "lng": JSONFixedPoint("lng", 6),
+        # The lists hold only active spots free now. As literals, the scans need read only
+        # the covering index, never the table.
+        "reserved": "false",
+        "active": "true",
+        "rate": JSONFixedPoint("rate", 2),
+        "created_at": JSONTimestamp("created_at"),
+        "updated_at": JSONTimestamp("updated_at"),
     }
     if unit is not None:
-        fields["distance"] = RoundedNumber(F("distance_m") / Value(METRES_PER_UNIT[unit]), 4)
-    return queryset.annotate(spot_json=JSONRowText(**fields)).values_list("spot_json", flat=True)
+        fields["distance"] = JSONNumber(F("distance_m") / Value(METRES_PER_UNIT[unit]), places=4)
+    return queryset.annotate(spot_json=JSONObjectText(**fields)).values_list("spot_json", flat=True)
