@@ -17,6 +17,11 @@ def _private_cache(settings) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _private_spot_list_files(settings, tmp_path) -> None:
+    settings.SPOT_LIST_DIR = str(tmp_path / "spot-lists")
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings) -> None:
     # The production hasher is slow on purpose; the tests are about behaviour, not hashing.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -185,6 +185,9 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# The full availability list is kept as a file per fingerprint here (spots/list_files.py).
+SPOT_LIST_DIR = env("SPOT_LIST_DIR", default=str(DATA_DIR / "spot-lists"))
+
 # Reservations: limits a driver sees as 400s, and how long an unpaid booking holds its spot.
 RESERVATION_MIN_MINUTES = env.int("RESERVATION_MIN_MINUTES", default=1)
 RESERVATION_MAX_MINUTES = env.int("RESERVATION_MAX_MINUTES", default=24 * 60)

@@ -1,10 +1,13 @@
 from collections.abc import Iterator
 
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.utils.cache import get_conditional_response
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from spots.list_files import keep_while_streaming, list_file
 from spots.selectors import (
     available_spots,
     available_spots_fingerprint,
@@ -44,8 +47,9 @@ class AvailableParkingSpotsView(APIView):
         operation_id="available_parking_spots",
         summary="Every spot free now",
         description=(
-            "Active spots that no live reservation covers now, by id. Streamed. Sends a weak "
-            "`ETag`; a request with a matching `If-None-Match` gets 304 with no body."
+            "Active spots that no live reservation covers now (or during `start`-`end`), by "
+            "id. Streamed. Sends a weak `ETag`; a request with a matching `If-None-Match` "
+            "gets 304 with no body."
         ),
         parameters=[AvailabilityWindowSerializer],
         responses={
@@ -54,16 +58,25 @@ class AvailableParkingSpotsView(APIView):
             304: OpenApiResponse(description="Not modified since the ETag sent."),
         },
     )
-    def get(self, request: Request) -> StreamingHttpResponse:
+    def get(self, request: Request) -> HttpResponseBase:
         params = AvailabilityWindowSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         window = params.validated_data
-        rows = spot_json_rows(available_spots(**window).order_by("id"))
-        response = StreamingHttpResponse(
-            _json_array(rows.iterator(chunk_size=STREAM_CHUNK_ROWS)),
-            content_type="application/json",
-        )
-        response["ETag"] = f'W/"spots-{available_spots_fingerprint(**window)}"'
+        fingerprint = available_spots_fingerprint(**window)
+        etag = f'W/"spots-{fingerprint}"'
+        not_modified = get_conditional_response(request, etag=etag)
+        if not_modified is not None:
+            return not_modified
+        path = list_file(f"{fingerprint}|{sorted(window.items())}")
+        if path.exists():
+            response = FileResponse(path.open("rb"), content_type="application/json")
+        else:
+            rows = spot_json_rows(available_spots(**window).order_by("id"))
+            chunks = _json_array(rows.iterator(chunk_size=STREAM_CHUNK_ROWS))
+            response = StreamingHttpResponse(
+                keep_while_streaming(chunks, path), content_type="application/json"
+            )
+        response["ETag"] = etag
         return response
 
 

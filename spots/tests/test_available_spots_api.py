@@ -1,9 +1,11 @@
 import json
 from decimal import Decimal
+from pathlib import Path
 from unittest.mock import ANY
 
 import pytest
 from django.db.models import Q
+from django.http import FileResponse
 from django.utils.dateparse import parse_datetime
 
 from spots.models import ParkingSpot
@@ -146,3 +148,33 @@ def test_cors_preflight_is_answered_for_the_client_origin(client):
     assert response.status_code == 200
     assert response["Access-Control-Allow-Origin"] == "http://localhost:3000"
     assert "authorization" in response["Access-Control-Allow-Headers"]
+
+
+def test_the_same_list_is_served_from_its_kept_file(client):
+    ParkingSpotFactory.create_batch(3)
+    first = client.get(FULL_LIST)
+    first_body = b"".join(first.streaming_content)
+
+    second = client.get(FULL_LIST)
+
+    assert isinstance(second, FileResponse)
+    assert b"".join(second.streaming_content) == first_body
+
+
+def test_a_change_in_availability_is_never_served_from_an_old_file(client):
+    spot, _ = ParkingSpotFactory.create_batch(2)
+    listed(client.get(FULL_LIST))
+
+    set_spots_active(spots=ParkingSpot.objects.filter(pk=spot.pk), active=False)
+
+    assert len(listed(client.get(FULL_LIST))) == 1
+
+
+def test_a_client_hanging_up_leaves_no_file_behind(client, settings):
+    ParkingSpotFactory.create_batch(3)
+    response = client.get(FULL_LIST)
+
+    next(iter(response.streaming_content))
+    response.close()
+
+    assert list(Path(settings.SPOT_LIST_DIR).iterdir()) == []
