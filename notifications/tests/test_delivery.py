@@ -133,7 +133,7 @@ def test_broker_down_leaves_the_email_to_the_sweep(
     def broker_unreachable(*args, **kwargs):
         raise OperationalError("[Errno 111] Connection refused")
 
-    monkeypatch.setattr(tasks.deliver_email, "delay", broker_unreachable)
+    monkeypatch.setattr(tasks.deliver_email, "apply_async", broker_unreachable)
 
     queue_and_commit(reservation)
 
