@@ -78,11 +78,9 @@ def _within_bounding_box(
     return queryset.filter(lng__range=(lng - dlng, lng + dlng))
 
 
-def _available_spots_within(
-    *, lat: float, lng: float, radius_m: float, window: tuple[datetime | None, datetime | None]
+def _within_circle(
+    available: QuerySet[ParkingSpot], *, lat: float, lng: float, radius_m: float
 ) -> QuerySet[ParkingSpot]:
-    start, end = window
-    available = available_spots(start=start, end=end)
     boxed = _within_bounding_box(available, lat=lat, lng=lng, radius_m=radius_m)
     return boxed.annotate(distance_m=HaversineMetres(lat=lat, lng=lng)).filter(
         distance_m__lte=radius_m
@@ -100,21 +98,19 @@ def available_spots_near(
 ) -> QuerySet[ParkingSpot]:
     """Spots available for ``[start, end)`` (default: now) within ``radius_m`` of the point,
     nearest first, annotated with ``distance_m``; at most ``limit`` of them if given."""
-    window = (start, end)
+    available = available_spots(start=start, end=end)
     if limit is None:
-        return _available_spots_within(lat=lat, lng=lng, radius_m=radius_m, window=window).order_by(
+        return _within_circle(available, lat=lat, lng=lng, radius_m=radius_m).order_by(
             "distance_m", "id"
         )
     search_radius_m = radius_m
     for fraction in NEAREST_TRY_FRACTIONS:
-        small_circle = _available_spots_within(
-            lat=lat, lng=lng, radius_m=radius_m * fraction, window=window
-        )
+        small_circle = _within_circle(available, lat=lat, lng=lng, radius_m=radius_m * fraction)
         # If the small circle holds `limit` spots, they are the nearest: any spot nearer than
         # the farthest of them lies inside the small circle too.
         if small_circle.values("id")[:limit].count() == limit:
             search_radius_m = radius_m * fraction
             break
-    return _available_spots_within(
-        lat=lat, lng=lng, radius_m=search_radius_m, window=window
-    ).order_by("distance_m", "id")[:limit]
+    return _within_circle(available, lat=lat, lng=lng, radius_m=search_radius_m).order_by(
+        "distance_m", "id"
+    )[:limit]
