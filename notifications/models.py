@@ -8,6 +8,11 @@ class EmailKind(models.TextChoices):
 
     CONFIRMATION = "confirmation", "Reservation Confirmation"
     AMENDMENT = "amendment", "Reservation Amendment"
+    # The receipt once the fee is settled: charged (off-session, or later by the driver) or
+    # waived.
+    ENDED = "ended", "Reservation Has Ended"
+    # The card could not be charged at the end; the email carries a link to pay.
+    PAYMENT_FAILED = "payment_failed", "Payment Failed: Action Needed"
 
 
 class OutboundEmail(models.Model):

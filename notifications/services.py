@@ -12,6 +12,7 @@ recording it leaves it to be sent again once its claim lapses.
 
 import logging
 import smtplib
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -24,7 +25,7 @@ from django.utils import timezone
 from notifications.formatting import format_card, format_local_time, format_money
 from notifications.models import EmailKind, OutboundEmail
 from reservations.models import Reservation
-from reservations.pricing import fee_for_period
+from reservations.pricing import billable_minutes, fee_for_period
 from securemyspot.tasks import enqueue_after_commit
 
 logger = logging.getLogger(__name__)
@@ -48,17 +49,32 @@ MAX_ATTEMPTS = 12
 MESSAGE_REFUSED = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
 
 
+@dataclass(frozen=True)
+class PaymentSummary:
+    """What the emails at the end of a reservation say about paying for it."""
+
+    amount_cents: int
+    currency: str
+    waived: bool = False
+    card_brand: str = ""  # of the card charged
+    card_last4: str = ""
+    failure_reason: str = ""  # why the card could not be charged
+    pay_url: str = ""  # where the driver can pay instead
+
+
 def queue_reservation_email(
     *,
     reservation: Reservation,
     kind: EmailKind,
     previous_end_time: datetime | None = None,
+    payment: PaymentSummary | None = None,
     now: datetime | None = None,
 ) -> OutboundEmail | None:
     """Queue the ``kind`` email about ``reservation`` as it stands now, in the caller's
     transaction; it is sent once that transaction commits, and never if it rolls back.
 
-    ``previous_end_time`` is the end time before an amendment, shown beside the new one.
+    ``previous_end_time`` is the end time before an amendment, shown beside the new one;
+    ``payment`` what was charged, or why not, for the emails at the end.
     Returns None when this email was queued before (a confirmation confirmed again, the same
     amendment repeated) or could not be queued: an email is never worth failing a booking
     for, so that is logged, not raised.
@@ -76,6 +92,7 @@ def queue_reservation_email(
                 **_reservation_context(
                     reservation=reservation, previous_end_time=previous_end_time, now=now
                 ),
+                **(_payment_context(reservation=reservation, payment=payment) if payment else {}),
             }
             email = OutboundEmail.objects.create(
                 kind=kind,
@@ -194,6 +211,18 @@ def _reservation_context(
         "fee_as_booked": format_money(fee_as_booked.amount_cents, currency),
         "fee_as_booked_waived": fee_as_booked.waived,
         "minimum_charge": format_money(settings.MINIMUM_CHARGE_CENTS, currency),
+    }
+
+
+def _payment_context(*, reservation: Reservation, payment: PaymentSummary) -> dict[str, object]:
+    minutes = billable_minutes(reservation.start_time, reservation.end_time)
+    return {
+        "time_used": f"{minutes} minute{'' if minutes == 1 else 's'}",
+        "amount": format_money(payment.amount_cents, payment.currency),
+        "amount_waived": payment.waived,
+        "charged_card": format_card(payment.card_brand, payment.card_last4),
+        "failure_reason": payment.failure_reason,
+        "pay_url": payment.pay_url,
     }
 
 

@@ -1,5 +1,5 @@
-"""HTTP adapters for paying for a reservation: card setup, its confirmation, Stripe's webhook
-and the sandbox's card step."""
+"""HTTP adapters for paying for a reservation: card setup, its confirmation, paying a failed
+charge from the emailed link, Stripe's webhook and the sandbox's card step."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -10,12 +10,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from payments import services
+from payments import links, services
 from payments.gateways import WebhooksNotConfigured
 from payments.serializers import (
     CardDeclinedSerializer,
     ClientSecretSerializer,
     PaymentConflictSerializer,
+    PaymentIntentSecretSerializer,
+    RecoveryConflictSerializer,
     SandboxCardSerializer,
     SandboxSetupIntentSerializer,
     WebhookReceivedSerializer,
@@ -149,6 +151,78 @@ class GuestCardSetupConfirmView(GuestView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+PAY_TOKEN = OpenApiParameter(
+    "token",
+    str,
+    OpenApiParameter.PATH,
+    description="From the link in the driver's Payment Failed email (`/pay/<token>/`).",
+)
+BAD_TOKEN = OpenApiResponse(
+    description='`{"detail": "Not found."}`: the link is forged, altered or expired.'
+)
+
+
+class PaymentRecoveryView(GuestView):
+    @extend_schema(
+        tags=["payments"],
+        operation_id="retry_payment",
+        summary="Pay a failed charge in the browser",
+        description=(
+            "For the payment page behind the emailed link, after the saved card could not be "
+            "charged (declined, or the bank asks the driver to authenticate). Returns the client "
+            "secret of a PaymentIntent for the amount due, for Stripe.js `confirmCardPayment` "
+            "with a card element (Stripe asks for 3-D Secure when the bank wants it). The "
+            "failed PaymentIntent is cancelled and a new one (the next attempt) made once; "
+            "later calls return that one again until it is paid. Then call `confirm-payment`."
+        ),
+        parameters=[PAY_TOKEN],
+        request=None,
+        responses={
+            200: OpenApiResponse(PaymentIntentSecretSerializer, description="Pay with this."),
+            404: BAD_TOKEN,
+            409: OpenApiResponse(
+                RecoveryConflictSerializer,
+                description=(
+                    "Nothing to pay: paid (`charge_status` `succeeded`), waived, or the saved "
+                    "card is being charged; or another payment is being set up."
+                ),
+            ),
+            503: STRIPE_UNREACHABLE,
+        },
+    )
+    def post(self, request: Request, token: str) -> Response:
+        intent = services.start_payment_recovery(reservation_id=links.reservation_id_from(token))
+        return Response({"clientSecret": intent.client_secret})
+
+
+class PaymentRecoveryConfirmView(GuestView):
+    @extend_schema(
+        tags=["payments"],
+        operation_id="confirm_payment",
+        summary="Record a payment made in the browser",
+        description=(
+            "Asks Stripe (never the caller) whether the reservation's current PaymentIntent "
+            "succeeded; if so the reservation is paid and the driver gets the Reservation Has "
+            "Ended email with what was charged. Calling again once paid answers 204 and "
+            "changes nothing. Stripe's `payment_intent.succeeded` webhook does the same."
+        ),
+        parameters=[PAY_TOKEN],
+        request=None,
+        responses={
+            204: OpenApiResponse(description="Paid."),
+            404: BAD_TOKEN,
+            409: OpenApiResponse(
+                RecoveryConflictSerializer,
+                description="Not paid yet: `payment_intent_status` is Stripe's status.",
+            ),
+            503: STRIPE_UNREACHABLE,
+        },
+    )
+    def post(self, request: Request, token: str) -> Response:
+        services.confirm_payment_recovery(reservation_id=links.reservation_id_from(token))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class StripeWebhookView(APIView):
     # Stripe signs the body instead of authenticating; the body is read raw, unparsed, since
     # the signature covers its exact bytes.
@@ -162,8 +236,10 @@ class StripeWebhookView(APIView):
         description=(
             "For Stripe only, verified by the `Stripe-Signature` header. Each event is handled "
             "once (a redelivery is acknowledged with 200 and skipped); `setup_intent.succeeded` "
-            "confirms its reservation; other types are acknowledged and ignored. 404 when this "
-            "server runs the payment sandbox."
+            "confirms its reservation; `payment_intent.succeeded` settles its reservation's "
+            "charge (`payment_intent.payment_failed` records an off-session failure nobody "
+            "recorded); other types are acknowledged and ignored. 404 when this server runs "
+            "the payment sandbox."
         ),
         parameters=[
             OpenApiParameter("Stripe-Signature", str, OpenApiParameter.HEADER, required=True)

@@ -20,6 +20,27 @@ class PaymentConflictSerializer(serializers.Serializer):
     )
 
 
+class PaymentIntentSecretSerializer(serializers.Serializer):
+    clientSecret = serializers.CharField(
+        help_text="The PaymentIntent's client secret, for Stripe.js `confirmCardPayment`."
+    )
+
+
+class RecoveryConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    charge_status = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text="`succeeded` (paid), `waived`, or `pending`/`retrying` (the saved card is "
+        "being charged); null when no charge was made yet or another payment is being set up.",
+    )
+    payment_intent_status = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text="Stripe's status of the payment; null when none was started.",
+    )
+
+
 class WebhookReceivedSerializer(serializers.Serializer):
     received = serializers.BooleanField()
 

@@ -1,38 +1,63 @@
 """Paying for a reservation: saving the driver's card with a SetupIntent, confirming the
-reservation once the card is saved (from the client, Stripe's webhook or the hold sweep), and
-settling reservations whose hold lapsed.
+reservation once the card is saved (from the client, Stripe's webhook or the hold sweep),
+settling reservations whose hold lapsed, and charging the fee when a reservation ends.
 
-Stripe is called inside the transaction that records what it returned, so when Stripe cannot
-be reached nothing is written: no row ever names a Stripe object that was not created. Every
-write to Stripe carries an idempotency key derived from the reservation (or email) and its
-purpose, so a repeated request finds the object the first one made. See docs/payments.md.
+For the card step, Stripe is called inside the transaction that records what it returned, so
+when Stripe cannot be reached nothing is written: no row ever names a Stripe object that was
+not created. Every write to Stripe carries an idempotency key derived from the reservation (or
+email) and its purpose, so a repeated request finds the object the first one made.
+
+The charge at the end works the other way round: its record is written first, and a lease on
+it, not a row lock, keeps a second worker from calling Stripe meanwhile. See docs/payments.md.
 """
 
 import hashlib
 import logging
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import normalize_email
+from notifications.models import EmailKind
+from notifications.services import PaymentSummary, queue_reservation_email
+from payments import links
 from payments.gateways import (
     CANCELED,
+    PAYMENT_INTENT_PAYMENT_FAILED,
+    PAYMENT_INTENT_SUCCEEDED,
+    PROCESSING,
+    REQUIRES_ACTION,
+    REQUIRES_CONFIRMATION,
+    REQUIRES_PAYMENT_METHOD,
     SETUP_INTENT_SUCCEEDED,
     SUCCEEDED,
+    CardDetails,
     PaymentGateway,
+    PaymentIntentInfo,
+    PaymentIntentNotFound,
     SandboxGateway,
+    SavedCardUnavailable,
     SetupIntentInfo,
     SetupIntentNotFound,
+    UnexpectedPaymentIntentState,
     UnexpectedSetupIntentState,
     get_gateway,
 )
-from payments.models import SetupAttempt, StripeCustomer, WebhookEvent
+from payments.models import Charge, SetupAttempt, StripeCustomer, WebhookEvent
+from payments.selectors import SAVED_CARD_UNAVAILABLE, failure_reason
 from reservations.errors import ReservationNotPending
 from reservations.models import Reservation
-from reservations.services import confirm_reservation, expire_unpaid_reservation
+from reservations.pricing import fee_for_period
+from reservations.services import (
+    confirm_reservation,
+    expire_unpaid_reservation,
+    record_payment_outcome,
+)
 from securemyspot.errors import Conflict, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -218,6 +243,8 @@ def handle_stripe_webhook(*, payload: bytes, signature: str) -> None:
             return
         if event.type == SETUP_INTENT_SUCCEEDED and event.setup_intent is not None:
             _setup_intent_succeeded(event.setup_intent)
+        elif event.type in PAYMENT_INTENT_EVENTS and event.payment_intent is not None:
+            _payment_intent_changed(event.payment_intent)
 
 
 def _cancel_setup_intent(
@@ -317,3 +344,556 @@ def complete_sandbox_card_step(*, setup_intent_id: str, card_number: str) -> Set
     if intent.status == SUCCEEDED:
         _setup_intent_succeeded(intent)
     return intent
+
+
+# Charging at the end of a reservation. ``docs/payments.md`` ("Charging at the end") has the
+# whole story: one Charge per reservation, written before Stripe is called; a lease instead of a
+# row lock while Stripe answers; a look at Stripe before sending again an attempt whose answer
+# was never recorded; and the driver's link to pay when the saved card fails.
+
+# One worker talks to Stripe about a charge at a time, for at most this long: far longer than a
+# Stripe call can last (three tries of at most 5 s + 20 s each), so a live worker never loses
+# its lease, while a dead one's lapses and the sweep takes over.
+CHARGE_LEASE = timedelta(minutes=5)
+# The task queued at the end normally charges within seconds; the sweep waits this long before
+# stepping in, so that the two rarely meet.
+CHARGE_SWEEP_GRACE = timedelta(minutes=2)
+# Failed sends wait 1, 2, 4, ... minutes for the sweep, at most an hour. After this many tries
+# operators are told, and the sweep goes on trying hourly.
+CHARGE_RETRY_BACKOFF_START = timedelta(minutes=1)
+CHARGE_RETRY_BACKOFF_MAX = timedelta(hours=1)
+CHARGE_TRIES_BEFORE_ATTENTION = 10
+# Ended reservations that never got a charge (their task was lost) are charged by the sweep if
+# they ended this recently: a charge weeks late would surprise a driver more than it helps, so
+# older ones are left to operators.
+UNCHARGED_LOOKBACK = timedelta(days=7)
+# Our clock and Stripe's may disagree a little when looking for a charge sent before.
+CLOCK_SKEW = timedelta(minutes=5)
+
+# A PaymentIntent the driver can still confirm in the browser.
+CONFIRMABLE = (REQUIRES_PAYMENT_METHOD, REQUIRES_CONFIRMATION, REQUIRES_ACTION)
+PAYMENT_INTENT_EVENTS = (PAYMENT_INTENT_SUCCEEDED, PAYMENT_INTENT_PAYMENT_FAILED)
+
+
+class PaymentNotDue(Conflict):
+    """The driver cannot pay now: nothing is owed, or the saved card is being charged."""
+
+    def __init__(self, charge: Charge | None) -> None:
+        if charge is None or charge.is_open:
+            message = "The saved card is being charged; please check again in a few minutes."
+        elif charge.status == Charge.Status.SUCCEEDED:
+            message = "This reservation is paid."
+        else:
+            message = "Nothing is owed: the fee was under the minimum charge."
+        super().__init__(message, charge_status=charge.status if charge else None)
+
+
+class PaymentBusy(Conflict):
+    def __init__(self) -> None:
+        super().__init__(
+            "Another payment for this reservation is being set up; please try again shortly.",
+            charge_status=None,
+        )
+
+
+class PaymentIncomplete(Conflict):
+    def __init__(self, intent: PaymentIntentInfo | None) -> None:
+        status = intent.status if intent else None
+        super().__init__(
+            f"The payment has not gone through: it is {status or 'not started'}.",
+            payment_intent_status=status,
+        )
+
+
+def _charge_key(charge_id: int, attempt: int) -> str:
+    return f"charge-{charge_id}-attempt-{attempt}"
+
+
+def _charge_metadata(charge: Charge, attempt: int) -> dict[str, str]:
+    # charge_id and attempt find a payment again (find_payment_intent, webhooks);
+    # reservation_id is for people reading Stripe's dashboard.
+    return {
+        "charge_id": str(charge.pk),
+        "attempt": str(attempt),
+        "reservation_id": str(charge.pk),
+    }
+
+
+def _retry_backoff(tries: int) -> timedelta:
+    return min(CHARGE_RETRY_BACKOFF_START * 2 ** max(tries - 1, 0), CHARGE_RETRY_BACKOFF_MAX)
+
+
+def _lease_free(now: datetime) -> Q:
+    return Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
+
+
+def _locked_charge(charge_id: int) -> Charge:
+    # of=self: lock the charge alone, not the reservation and spot read with it.
+    return (
+        Charge.objects.select_for_update(of=("self",))
+        .select_related("reservation__spot")
+        .get(pk=charge_id)
+    )
+
+
+def _fee_cents(reservation: Reservation) -> int:
+    if reservation.amount_cents is not None:
+        return reservation.amount_cents
+    # The engine fixes the fee when it ends a reservation; one ended some other way (an
+    # operator, an older release) is priced here the same way.
+    return fee_for_period(
+        reservation.rate, reservation.start_time, reservation.end_time
+    ).amount_cents
+
+
+def _charge_of(reservation: Reservation, *, now: datetime) -> Charge:
+    """The reservation's charge, created on first call: waived at once (with the receipt
+    queued in the same transaction) when the fee is under the minimum, else pending."""
+    existing = Charge.objects.filter(pk=reservation.pk).first()
+    if existing is not None:
+        return existing
+    amount = _fee_cents(reservation)
+    waived = reservation.fee_waived or amount < settings.MINIMUM_CHARGE_CENTS
+    try:
+        with transaction.atomic():
+            charge = Charge.objects.create(
+                reservation=reservation,
+                amount_cents=amount,
+                currency=reservation.currency,
+                status=Charge.Status.WAIVED if waived else Charge.Status.PENDING,
+                created_at=now,
+                next_attempt_at=None if waived else now + CHARGE_SWEEP_GRACE,
+            )
+            if waived:
+                queue_reservation_email(
+                    reservation=reservation,
+                    kind=EmailKind.ENDED,
+                    payment=PaymentSummary(
+                        amount_cents=amount, currency=reservation.currency, waived=True
+                    ),
+                    now=now,
+                )
+            return charge
+    except IntegrityError:
+        # A concurrent run created it first (the charge's id is the reservation's).
+        return Charge.objects.get(pk=reservation.pk)
+
+
+def _claimable(charge_id: int, *, statuses: tuple[str, ...], now: datetime) -> QuerySet[Charge]:
+    """The charge, if it is in one of ``statuses`` and nobody holds its lease. Claimed with one
+    conditional UPDATE, committed at once, instead of a row lock held while Stripe answers: on
+    SQLite an open write transaction blocks every other writer."""
+    return Charge.objects.filter(pk=charge_id, status__in=statuses).filter(_lease_free(now))
+
+
+def _release_charge(charge_id: int) -> None:
+    Charge.objects.filter(pk=charge_id).update(claimed_until=None)
+
+
+def charge_for_reservation(*, reservation_id: int, now: datetime | None = None) -> Charge | None:
+    """Charge an ended reservation's fee to its saved card, off-session, at most once, and
+    queue the email saying what was charged or why not. Returns the charge, or None when the
+    reservation has not ended.
+
+    Safe to run twice, late, or in two workers at once: the charge is one record, and only the
+    worker holding its lease calls Stripe. Stripe out of reach: the charge is left to retry
+    (``retry_due_charges``) and PaymentGatewayUnavailable is raised, so a task may retry sooner.
+    """
+    now = now or timezone.now()
+    reservation = Reservation.objects.select_related("spot").filter(pk=reservation_id).first()
+    if reservation is None or reservation.status not in Reservation.SETTLING_STATUSES:
+        return None
+    charge = _charge_of(reservation, now=now)
+    claimed = _claimable(charge.pk, statuses=Charge.OPEN_STATUSES, now=now).update(
+        claimed_until=now + CHARGE_LEASE, tries=F("tries") + 1, updated_at=timezone.now()
+    )
+    if not claimed:
+        return charge  # settled, or another worker is at it
+    try:
+        return _send_charge(Charge.objects.get(pk=charge.pk), reservation, now=now)
+    except ServiceUnavailable as unreachable:
+        _defer_charge(charge.pk, error=unreachable.message, now=now)
+        raise
+    except Exception as exc:
+        _defer_charge(charge.pk, error=f"{type(exc).__name__}: {exc}", now=now)
+        raise
+
+
+def _send_charge(charge: Charge, reservation: Reservation, *, now: datetime) -> Charge:
+    if not (reservation.stripe_customer_id and reservation.stripe_payment_method_id):
+        return _record_payment_failed(
+            charge.pk,
+            status=Charge.Status.FAILED,
+            intent=None,
+            failure_code=SAVED_CARD_UNAVAILABLE,
+            failure_message="The reservation names no saved customer or card.",
+            attention="No saved card to charge: the reservation has no Stripe customer or card.",
+            now=now,
+        )
+    gateway = get_gateway()
+    if charge.last_sent_at is not None:
+        # Sent before, and the answer never recorded (the worker died, or the reply was lost on
+        # the way): Stripe may have charged. Stripe would replay the idempotency key, but
+        # localstripe does not, and neither does Stripe after 24 hours.
+        sent = gateway.find_payment_intent(
+            customer_id=reservation.stripe_customer_id,
+            charge_id=charge.pk,
+            attempt=charge.attempt,
+            created_after=charge.created_at - CLOCK_SKEW,
+        )
+        if sent is not None:
+            logger.info("Charge %s was sent before as %s; recording it", charge.pk, sent.id)
+            return _record_charge_result(charge.pk, sent, now=now)
+    Charge.objects.filter(pk=charge.pk).update(last_sent_at=now)
+    try:
+        intent = gateway.charge_off_session(
+            customer_id=reservation.stripe_customer_id,
+            payment_method_id=reservation.stripe_payment_method_id,
+            amount_cents=charge.amount_cents,
+            currency=charge.currency,
+            idempotency_key=_charge_key(charge.pk, charge.attempt),
+            metadata=_charge_metadata(charge, charge.attempt),
+        )
+    except SavedCardUnavailable as gone:
+        return _record_payment_failed(
+            charge.pk,
+            status=Charge.Status.FAILED,
+            intent=None,
+            failure_code=SAVED_CARD_UNAVAILABLE,
+            failure_message=f"{gone.code or 'refused'}: {gone.message}",
+            attention=f"The saved customer or card is gone at Stripe: {gone.message}",
+            now=now,
+        )
+    return _record_charge_result(charge.pk, intent, now=now)
+
+
+def _record_charge_result(charge_id: int, intent: PaymentIntentInfo, *, now: datetime) -> Charge:
+    """Record what Stripe made of the off-session charge."""
+    if intent.status == SUCCEEDED:
+        return _record_paid(charge_id, intent, card=None, now=now)
+    if intent.status == PROCESSING:
+        # Not for cards in practice; Stripe's webhook or the next look settles it.
+        return _defer_charge(charge_id, error=f"{intent.id} is processing at Stripe", now=now)
+    status = Charge.Status.REQUIRES_ACTION if intent.needs_authentication else Charge.Status.FAILED
+    unexpected = intent.status != REQUIRES_PAYMENT_METHOD and not intent.needs_authentication
+    return _record_payment_failed(
+        charge_id,
+        status=status,
+        intent=intent,
+        failure_code=intent.failure_code or "",
+        failure_message=intent.failure_message or "",
+        attention=f"Unexpected PaymentIntent status {intent.status}" if unexpected else "",
+        now=now,
+    )
+
+
+def _record_paid(
+    charge_id: int, intent: PaymentIntentInfo, *, card: CardDetails | None, now: datetime
+) -> Charge:
+    """The charge is paid by ``intent`` (with ``card``, the saved card if None): the
+    reservation is ended and paid, and its receipt queued, in one transaction, once."""
+    with transaction.atomic():
+        charge = _locked_charge(charge_id)
+        if charge.status == Charge.Status.SUCCEEDED:
+            if charge.stripe_payment_intent_id != intent.id:
+                # Old attempts are cancelled before new ones are made, so this should not be.
+                logger.error(
+                    "Charge %s paid twice: %s and %s",
+                    charge.pk,
+                    charge.stripe_payment_intent_id,
+                    intent.id,
+                )
+                charge.needs_attention = True
+                charge.attention_reason = (
+                    f"Paid twice: {charge.stripe_payment_intent_id} and {intent.id} both "
+                    "succeeded. Refund one."
+                )
+                charge.save(update_fields=["needs_attention", "attention_reason", "updated_at"])
+            return charge
+        reservation = charge.reservation
+        charge.status = Charge.Status.SUCCEEDED
+        charge.stripe_payment_intent_id = intent.id
+        charge.succeeded_at = now
+        charge.claimed_until = charge.next_attempt_at = None
+        charge.card_brand = card.brand if card else reservation.card_brand
+        charge.card_last4 = card.last4 if card else reservation.card_last4
+        charge.save()
+        record_payment_outcome(reservation=reservation, paid=True, now=now)
+        queue_reservation_email(
+            reservation=reservation,
+            kind=EmailKind.ENDED,
+            payment=PaymentSummary(
+                amount_cents=charge.amount_cents,
+                currency=charge.currency,
+                card_brand=charge.card_brand,
+                card_last4=charge.card_last4,
+            ),
+            now=now,
+        )
+        return charge
+
+
+def _record_payment_failed(
+    charge_id: int,
+    *,
+    status: str,
+    intent: PaymentIntentInfo | None,
+    failure_code: str,
+    failure_message: str,
+    attention: str,
+    now: datetime,
+) -> Charge:
+    """The saved card could not be charged: the reservation awaits the driver's payment, and
+    the email with the link to pay is queued, in one transaction, once."""
+    with transaction.atomic():
+        charge = _locked_charge(charge_id)
+        if not charge.is_open:
+            return charge  # settled meanwhile (a webhook, another worker)
+        reservation = charge.reservation
+        charge.status = status
+        charge.stripe_payment_intent_id = intent.id if intent else ""
+        charge.failure_code = failure_code[:64]
+        charge.failure_message = failure_message
+        charge.claimed_until = charge.next_attempt_at = None
+        if attention:
+            charge.needs_attention = True
+            charge.attention_reason = attention
+        charge.save()
+        record_payment_outcome(reservation=reservation, paid=False, now=now)
+        queue_reservation_email(
+            reservation=reservation,
+            kind=EmailKind.PAYMENT_FAILED,
+            payment=PaymentSummary(
+                amount_cents=charge.amount_cents,
+                currency=charge.currency,
+                failure_reason=failure_reason(charge),
+                pay_url=links.pay_url(reservation.pk),
+            ),
+            now=now,
+        )
+        return charge
+
+
+def _defer_charge(charge_id: int, *, error: str, now: datetime) -> Charge:
+    """Stripe gave no answer worth recording: try again later, and tell operators when that
+    has gone on for long."""
+    charge = Charge.objects.get(pk=charge_id)
+    if not charge.is_open:
+        return charge
+    retry = {
+        "status": Charge.Status.RETRYING,
+        "claimed_until": None,
+        "failure_message": error[:2000],
+        "next_attempt_at": now + _retry_backoff(charge.tries),
+        "updated_at": timezone.now(),
+    }
+    if charge.tries >= CHARGE_TRIES_BEFORE_ATTENTION:
+        retry |= {
+            "needs_attention": True,
+            "attention_reason": f"Not charged after {charge.tries} tries: {error}",
+        }
+    Charge.objects.filter(pk=charge_id, status__in=Charge.OPEN_STATUSES).update(**retry)
+    charge.refresh_from_db()
+    return charge
+
+
+def retry_due_charges(*, now: datetime | None = None, batch: int = 100) -> int:
+    """The sweep: charge what is due and was not charged, because Stripe was out of reach, a
+    worker died holding the lease, or the task queued at the end was lost. Stops at the first
+    charge Stripe cannot take (the rest would wait on its timeouts too). Returns how many
+    charges it settled (paid, waived or failed)."""
+    now = now or timezone.now()
+    due = (
+        Charge.objects.filter(status__in=Charge.OPEN_STATUSES, next_attempt_at__lte=now)
+        .filter(_lease_free(now))
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:batch]
+    )
+    uncharged = (
+        Reservation.objects.filter(
+            status=Reservation.Status.ENDED,
+            charge__isnull=True,
+            finished_at__lte=now - CHARGE_SWEEP_GRACE,
+            finished_at__gt=now - UNCHARGED_LOOKBACK,
+        )
+        .order_by("finished_at")
+        .values_list("pk", flat=True)[:batch]
+    )
+    settled = 0
+    for reservation_id in [*due, *uncharged]:
+        try:
+            charge = charge_for_reservation(reservation_id=reservation_id, now=now)
+        except ServiceUnavailable:
+            logger.warning("Stripe unreachable: due charges wait for the next sweep")
+            break
+        except Exception:
+            logger.exception("Charging reservation %s failed; it is retried later", reservation_id)
+            continue
+        settled += charge is not None and not charge.is_open
+    return settled
+
+
+# The driver pays in the browser after the saved card failed.
+
+
+def _charge_awaiting_driver(reservation_id: int) -> Charge:
+    charge = Charge.objects.select_related("reservation").filter(pk=reservation_id).first()
+    if charge is None or not charge.awaits_driver:
+        raise PaymentNotDue(charge)
+    return charge
+
+
+def _card_of(
+    gateway: PaymentGateway, charge: Charge, intent: PaymentIntentInfo
+) -> CardDetails | None:
+    """The card that paid, when it is not the saved one."""
+    saved = charge.reservation.stripe_payment_method_id
+    if not intent.payment_method or intent.payment_method == saved:
+        return None
+    return gateway.retrieve_card(intent.payment_method)
+
+
+def _paid_by(
+    gateway: PaymentGateway, charge: Charge, intent: PaymentIntentInfo, now: datetime
+) -> Charge:
+    return _record_paid(charge.pk, intent, card=_card_of(gateway, charge, intent), now=now)
+
+
+def start_payment_recovery(
+    *, reservation_id: int, now: datetime | None = None
+) -> PaymentIntentInfo:
+    """A PaymentIntent for the driver to pay the failed charge with in the browser: Stripe.js
+    confirms it with a card typed in, asking the bank to authenticate if it wants to.
+
+    The failed off-session PaymentIntent is cancelled first, so that only one PaymentIntent of
+    a charge can ever be paid; the new one is the next attempt, with its own idempotency key,
+    and is handed out again until it is paid or cancelled.
+    """
+    now = now or timezone.now()
+    charge = _charge_awaiting_driver(reservation_id)
+    claimed = _claimable(charge.pk, statuses=Charge.AWAITING_DRIVER_STATUSES, now=now).update(
+        claimed_until=now + CHARGE_LEASE, updated_at=timezone.now()
+    )
+    if not claimed:
+        raise PaymentBusy
+    try:
+        return _recovery_intent(get_gateway(), charge, now=now)
+    finally:
+        _release_charge(charge.pk)
+
+
+def _recovery_intent(
+    gateway: PaymentGateway, charge: Charge, *, now: datetime
+) -> PaymentIntentInfo:
+    if charge.stripe_payment_intent_id:
+        current = _close_or_reuse(gateway, charge, now=now)
+        if current is not None:
+            return current
+    attempt = charge.attempt + 1
+    intent = gateway.create_payment_intent(
+        amount_cents=charge.amount_cents,
+        currency=charge.currency,
+        idempotency_key=_charge_key(charge.pk, attempt),
+        metadata=_charge_metadata(charge, attempt),
+    )
+    Charge.objects.filter(pk=charge.pk).update(
+        attempt=attempt, stripe_payment_intent_id=intent.id, updated_at=timezone.now()
+    )
+    return intent
+
+
+def _close_or_reuse(
+    gateway: PaymentGateway, charge: Charge, *, now: datetime
+) -> PaymentIntentInfo | None:
+    """The current PaymentIntent if the driver can still pay it; otherwise it is made unpayable
+    (cancelled) and None returned, for a new attempt."""
+    try:
+        current = gateway.retrieve_payment_intent(charge.stripe_payment_intent_id)
+    except PaymentIntentNotFound:
+        return None  # made with other keys (a Stripe account changed): nothing to cancel
+    reusable = charge.attempt > Charge.OFF_SESSION_ATTEMPT and current.status in CONFIRMABLE
+    if reusable:
+        return current
+    if current.status not in (SUCCEEDED, CANCELED, PROCESSING):
+        try:
+            current = gateway.cancel_payment_intent(
+                current.id, idempotency_key=f"{_charge_key(charge.pk, charge.attempt)}-cancel"
+            )
+        except UnexpectedPaymentIntentState:
+            current = gateway.retrieve_payment_intent(current.id)
+    if current.status == SUCCEEDED:
+        # Paid after all (a late answer, another tab): record it, nothing more to pay.
+        raise PaymentNotDue(_paid_by(gateway, charge, current, now))
+    if current.status == PROCESSING:
+        raise PaymentIncomplete(current)
+    return None
+
+
+def confirm_payment_recovery(*, reservation_id: int, now: datetime | None = None) -> Charge:
+    """The browser says the driver paid: ask Stripe (never the caller) whether the current
+    PaymentIntent succeeded, and if so record the charge paid and send the receipt. Paid
+    already: nothing changes. Raises PaymentIncomplete otherwise."""
+    now = now or timezone.now()
+    charge = Charge.objects.select_related("reservation").filter(pk=reservation_id).first()
+    if charge is not None and charge.status == Charge.Status.SUCCEEDED:
+        return charge
+    if charge is None or not charge.awaits_driver:
+        raise PaymentNotDue(charge)
+    if not charge.stripe_payment_intent_id:
+        raise PaymentIncomplete(None)
+    gateway = get_gateway()
+    intent = gateway.retrieve_payment_intent(charge.stripe_payment_intent_id)
+    if intent.status != SUCCEEDED:
+        raise PaymentIncomplete(intent)
+    return _paid_by(gateway, charge, intent, now)
+
+
+def _payment_intent_changed(event_intent: PaymentIntentInfo) -> None:
+    """Stripe reports a payment succeeded or failed. A success settles the charge whichever
+    way it was paid; a failure matters only if it answers an off-session charge whose worker
+    died before recording it. The PaymentIntent is asked for afresh, never read from the body."""
+    charge = None
+    if event_intent.charge_id is not None:
+        charge = (
+            Charge.objects.select_related("reservation").filter(pk=event_intent.charge_id).first()
+        )
+    if charge is None:
+        logger.info("PaymentIntent %s is no charge's", event_intent.id)
+        return
+    gateway = get_gateway()
+    intent = gateway.retrieve_payment_intent(event_intent.id)
+    if intent.charge_id != charge.pk:
+        logger.warning("PaymentIntent %s does not name charge %s", intent.id, charge.pk)
+        return
+    now = timezone.now()
+    if intent.status == SUCCEEDED:
+        _paid_by(gateway, charge, intent, now)
+    elif charge.is_open and intent.attempt == charge.attempt:
+        _record_charge_result(charge.pk, intent, now=now)
+
+
+def sandbox_in_use() -> bool:
+    return isinstance(get_gateway(), SandboxGateway)
+
+
+def complete_sandbox_payment(
+    *, reservation_id: int, card_number: str, now: datetime | None = None
+) -> PaymentIntentInfo:
+    """The sandbox's stand-in for Stripe.js on the payment page: pay the failed charge with a
+    test card. Returns the PaymentIntent after the attempt; a declined card leaves the charge
+    awaiting another one."""
+    gateway = get_gateway()
+    if not isinstance(gateway, SandboxGateway):
+        raise SandboxDisabled
+    intent = start_payment_recovery(reservation_id=reservation_id, now=now)
+    intent = gateway.confirm_payment_intent(intent.id, card_number=card_number)
+    if intent.status == SUCCEEDED:
+        confirm_payment_recovery(reservation_id=reservation_id, now=now)
+    return intent
+
+
+def clear_charge_attention(*, charge_ids: list[int]) -> int:
+    """An operator has dealt with these charges; the reason stays on record."""
+    return Charge.objects.filter(pk__in=charge_ids, needs_attention=True).update(
+        needs_attention=False, updated_at=timezone.now()
+    )

@@ -17,3 +17,28 @@ def resolve_lapsed_holds() -> dict[str, int]:
 def release_card_setup(reservation_id: int) -> None:
     """Cancel the SetupIntent of a reservation cancelled unpaid; queued after that commit."""
     services.release_card_setup(reservation_id=reservation_id)
+
+
+@shared_task(
+    # Acknowledged only once it has run, so a worker shutting down mid-charge leaves the message
+    # for another; the charge's lease keeps the two from both calling Stripe.
+    acks_late=True,
+    autoretry_for=(ServiceUnavailable,),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    # About an hour of retries; the sweep (retry_due_charges) takes over after that.
+    max_retries=8,
+)
+def charge_reservation(reservation_id: int) -> str | None:
+    """Charge an ended reservation's fee to its saved card; queued when it ends. Returns the
+    charge's status."""
+    charge = services.charge_for_reservation(reservation_id=reservation_id)
+    return None if charge is None else charge.status
+
+
+@shared_task
+def retry_due_charges() -> int:
+    """Charge what Stripe could not take before, and ended reservations whose charge task was
+    lost. Runs every minute from beat; safe to run late or twice at once."""
+    return services.retry_due_charges()

@@ -28,6 +28,8 @@ class Reservation(models.Model):
         PAYMENT_FAILED = "payment_failed", "payment failed"
 
     LIVE_STATUSES = (Status.PENDING_PAYMENT, Status.CONFIRMED)
+    # Ended with a fee: paid up (or waived), or awaiting the driver's payment.
+    SETTLING_STATUSES = (Status.ENDED, Status.PAYMENT_FAILED)
 
     id = models.BigIntegerField(primary_key=True, default=new_reservation_id, editable=False)
     user = models.ForeignKey(

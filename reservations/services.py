@@ -275,3 +275,14 @@ def end_due_reservations(*, now: datetime | None = None, batch_size: int = 500) 
         for reservation in due:
             enqueue_after_commit("payments.tasks.charge_reservation", reservation.pk)
     return [reservation.pk for reservation in due]
+
+
+def record_payment_outcome(*, reservation: Reservation, paid: bool, now: datetime) -> None:
+    """An ended reservation's fee was settled (``paid``: charged or waived) or is awaiting the
+    driver (``payment_failed``). Called by payments inside its own transaction; it only moves
+    between those two states, never revives or ends a reservation."""
+    status = Reservation.Status.ENDED if paid else Reservation.Status.PAYMENT_FAILED
+    Reservation.objects.filter(pk=reservation.pk, status__in=Reservation.SETTLING_STATUSES).update(
+        status=status, updated_at=now
+    )
+    reservation.status = status

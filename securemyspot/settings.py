@@ -185,6 +185,9 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# Where people reach this service: links in emails (pay, extend) start with it.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+
 # The full availability list is kept as a file per fingerprint here (spots/list_files.py).
 SPOT_LIST_DIR = env("SPOT_LIST_DIR", default=str(DATA_DIR / "spot-lists"))
 
@@ -234,6 +237,11 @@ CELERY_TASK_IGNORE_RESULT = not REDIS_URL
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
+    "retry-due-charges": {
+        "task": "payments.tasks.retry_due_charges",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
     "end-due-reservations": {
         "task": "reservations.tasks.end_due_reservations",
         "schedule": ENGINE_SWEEP_SECONDS,

@@ -1,5 +1,5 @@
-"""Talking to localstripe as the browser and Stripe would: saving a card, counting what is
-stored there, signing webhook events."""
+"""Talking to localstripe as the browser and Stripe would: saving a card, paying, counting
+what is stored there, signing webhook events."""
 
 import hashlib
 import hmac
@@ -31,14 +31,55 @@ class FakeStripe:
     def save_card(self, client_secret: str, card_number: str = "4242424242424242") -> str:
         """Stripe.js's confirmCardSetup with a card typed in; returns the SetupIntent's status.
         A declined card raises stripe.CardError, as Stripe.js reports an error."""
-        method = self.client.v1.payment_methods.create(
-            params={"type": "card", "card": {"number": card_number, **TEST_CARD_EXPIRY}}
-        )
+        method = self._card(card_number)
         intent = self.client.v1.setup_intents.confirm(
             setup_intent_id_of(client_secret),
             params={"payment_method": method.id, "client_secret": client_secret},
         )
         return intent.status
+
+    def saved_card(self, email: str, card_number: str = "4242424242424242") -> tuple[str, str]:
+        """A customer with a card saved for off-session charges, as the card step leaves them:
+        ``(customer id, payment method id)``."""
+        customer = self.client.v1.customers.create(params={"email": email})
+        method = self._card(card_number)
+        self.client.v1.payment_methods.attach(method.id, params={"customer": customer.id})
+        return customer.id, method.id
+
+    def pay(self, client_secret: str, card_number: str = "4242424242424242") -> str:
+        """Stripe.js's confirmCardPayment with a card typed in; returns the PaymentIntent's
+        status. A declined card raises stripe.CardError. (localstripe confirms a PaymentIntent
+        whose card was set on it before, not one given with the confirmation.)"""
+        payment_intent_id = payment_intent_id_of(client_secret)
+        method = self._card(card_number)
+        self.client.v1.payment_intents.update(
+            payment_intent_id, params={"payment_method": method.id}
+        )
+        return self.client.v1.payment_intents.confirm(payment_intent_id).status
+
+    def authenticate(self, client_secret: str) -> str:
+        """The driver passes the bank's 3-D Secure challenge, as localstripe's Stripe.js
+        reports it; returns the PaymentIntent's status."""
+        payment_intent_id = payment_intent_id_of(client_secret)
+        self.client.raw_request(
+            "post",
+            f"/v1/payment_intents/{payment_intent_id}/_authenticate",
+            client_secret=client_secret,
+            success="true",
+        )
+        return self.payment_intent(payment_intent_id).status
+
+    def payment_intent(self, payment_intent_id: str) -> stripe.PaymentIntent:
+        return self.client.v1.payment_intents.retrieve(payment_intent_id)
+
+    def payment_intents_of(self, charge_id: int) -> list[stripe.PaymentIntent]:
+        every = self.client.v1.payment_intents.list(params={"limit": 100}).auto_paging_iter()
+        return [i for i in every if i.metadata.to_dict().get("charge_id") == str(charge_id)]
+
+    def _card(self, card_number: str) -> stripe.PaymentMethod:
+        return self.client.v1.payment_methods.create(
+            params={"type": "card", "card": {"number": card_number, **TEST_CARD_EXPIRY}}
+        )
 
     def setup_intent(self, setup_intent_id: str) -> stripe.SetupIntent:
         return self.client.v1.setup_intents.retrieve(setup_intent_id)
@@ -55,6 +96,10 @@ class FakeStripe:
 
 
 def setup_intent_id_of(client_secret: str) -> str:
+    return client_secret.split("_secret_")[0]
+
+
+def payment_intent_id_of(client_secret: str) -> str:
     return client_secret.split("_secret_")[0]
 
 

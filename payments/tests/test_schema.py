@@ -39,6 +39,8 @@ def schema(api_client) -> dict:
             "post",
             {"200", "400", "402", "404", "409"},
         ),
+        ("/retry-payment/{token}/", "post", {"200", "404", "409", "503"}),
+        ("/confirm-payment/{token}/", "post", {"204", "404", "409", "503"}),
     ],
 )
 def test_schema_documents_each_payment_route(schema, path, method, codes):
@@ -47,3 +49,8 @@ def test_schema_documents_each_payment_route(schema, path, method, codes):
 
 def test_schema_names_the_client_secret_as_the_client_reads_it(schema):
     assert "clientSecret" in schema["components"]["schemas"]["ClientSecret"]["properties"]
+
+
+def test_schema_names_the_payment_client_secret_as_the_client_reads_it(schema):
+    properties = schema["components"]["schemas"]["PaymentIntentSecret"]["properties"]
+    assert "clientSecret" in properties

@@ -1,0 +1,85 @@
+"""Workers charging one reservation at once (a redelivered task beside the sweep, two
+workers) charge it once: the charge's unique record and its lease, not Stripe's idempotency
+keys (localstripe does not replay them), keep the others from calling Stripe."""
+
+import threading
+from contextlib import suppress
+
+import pytest
+from django.db import connection
+
+from notifications.models import EmailKind, OutboundEmail
+from payments import services
+from payments.models import Charge
+from payments.tests.charging import DECLINED_WHEN_CHARGED, ended_with_card_at_stripe
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+WORKERS = 4
+
+
+def at_once(target, count: int = WORKERS) -> list[BaseException]:
+    start = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            start.wait()
+            target()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+def test_workers_charging_one_reservation_at_once_charge_it_once(fake_stripe):
+    reservation = ended_with_card_at_stripe(fake_stripe)
+
+    errors = at_once(lambda: services.charge_for_reservation(reservation_id=reservation.pk))
+
+    assert errors == []
+    assert len(fake_stripe.payment_intents_of(reservation.pk)) == 1
+    assert Charge.objects.get().status == Charge.Status.SUCCEEDED
+    assert OutboundEmail.objects.filter(kind=EmailKind.ENDED).count() == 1
+
+
+def test_sweeps_and_tasks_at_once_record_one_failure_and_one_email(fake_stripe):
+    reservation = ended_with_card_at_stripe(fake_stripe, card=DECLINED_WHEN_CHARGED)
+    later = reservation.finished_at + services.CHARGE_SWEEP_GRACE * 2
+
+    def task_or_sweep() -> None:
+        services.charge_for_reservation(reservation_id=reservation.pk, now=later)
+        services.retry_due_charges(now=later)
+
+    assert at_once(task_or_sweep) == []
+
+    assert len(fake_stripe.payment_intents_of(reservation.pk)) == 1
+    assert Charge.objects.get().status == Charge.Status.FAILED
+    assert OutboundEmail.objects.filter(kind=EmailKind.PAYMENT_FAILED).count() == 1
+
+
+def test_drivers_retrying_in_two_tabs_share_one_payment(fake_stripe):
+    reservation = ended_with_card_at_stripe(fake_stripe, card=DECLINED_WHEN_CHARGED)
+    services.charge_for_reservation(reservation_id=reservation.pk)
+    secrets: list[str] = []
+
+    def retry() -> None:
+        # A tab refused as busy is told to try again in a moment.
+        with suppress(services.PaymentBusy):
+            secrets.append(
+                services.start_payment_recovery(reservation_id=reservation.pk).client_secret
+            )
+
+    assert at_once(retry) == []
+
+    secrets.append(services.start_payment_recovery(reservation_id=reservation.pk).client_secret)
+    assert len(set(secrets)) == 1
+    # The failed off-session one and the one to pay in the browser.
+    assert len(fake_stripe.payment_intents_of(reservation.pk)) == 2
