@@ -13,6 +13,8 @@ class EmailKind(models.TextChoices):
     ENDED = "ended", "Reservation Has Ended"
     # The card could not be charged at the end; the email carries a link to pay.
     PAYMENT_FAILED = "payment_failed", "Payment Failed: Action Needed"
+    # Shortly before the end, with a link to extend; once per end time.
+    REMINDER = "reminder", "Your Reservation Ends Soon"
 
 
 class OutboundEmail(models.Model):

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from notifications.formatting import format_card, format_local_time, format_money
 from notifications.models import EmailKind, OutboundEmail
+from reservations.links import manage_url
 from reservations.models import Reservation
 from reservations.pricing import billable_minutes, fee_for_period
 from securemyspot.tasks import enqueue_after_commit
@@ -168,6 +169,9 @@ def deliver_pending_emails(*, batch: int = 100, now: datetime | None = None) -> 
 
 def _dedup_key(*, reservation: Reservation, kind: EmailKind) -> str | None:
     """The key that makes queueing this email again a no-op; None if it is a repeat already."""
+    if kind == EmailKind.REMINDER:
+        # A new end time earns a new reminder; the same end time, one only.
+        return f"{kind.value}:{reservation.pk}:{reservation.end_time.astimezone(UTC).isoformat()}"
     if kind not in PER_END_TIME_KINDS:
         return f"{kind.value}:{reservation.pk}"
     # One email per change of end time. Keyed on the end time alone, extending, shortening and
@@ -211,6 +215,7 @@ def _reservation_context(
         "fee_as_booked": format_money(fee_as_booked.amount_cents, currency),
         "fee_as_booked_waived": fee_as_booked.waived,
         "minimum_charge": format_money(settings.MINIMUM_CHARGE_CENTS, currency),
+        "manage_url": manage_url(reservation.pk),
     }
 
 

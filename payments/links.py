@@ -1,33 +1,21 @@
-"""The link in a "Payment Failed" email: signed, so that it opens the payment page of one
-reservation and nothing else, with no account or password."""
+"""The link in a "Payment Failed" email to the payment page of one reservation."""
 
 from datetime import timedelta
 
-from django.conf import settings
-from django.core import signing
-from django.http import Http404
+from securemyspot import links
 
-SALT = "pay-reservation"
+PURPOSE = "pay-reservation"
 # Long enough for a driver back from a trip; the page tells them nothing the email did not.
 MAX_AGE = timedelta(days=90)
-DEFAULT_SITE_URL = "http://127.0.0.1:8000"
 
 
 def pay_token(reservation_id: int) -> str:
-    return signing.dumps(reservation_id, salt=SALT)
+    return links.signed_token(reservation_id, purpose=PURPOSE)
 
 
 def reservation_id_from(token: str) -> int:
-    """The reservation a token was signed for; 404 for a forged, altered or expired one."""
-    try:
-        reservation_id = signing.loads(token, salt=SALT, max_age=MAX_AGE)
-    except signing.BadSignature:
-        raise Http404 from None
-    if not isinstance(reservation_id, int):
-        raise Http404
-    return reservation_id
+    return links.reservation_id_from(token, purpose=PURPOSE, max_age=MAX_AGE)
 
 
 def pay_url(reservation_id: int) -> str:
-    site = getattr(settings, "SITE_URL", DEFAULT_SITE_URL).rstrip("/")
-    return f"{site}/pay/{pay_token(reservation_id)}/"
+    return links.site_url(f"pay/{pay_token(reservation_id)}/")

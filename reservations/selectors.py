@@ -14,6 +14,14 @@ from reservations.rules import check_length
 from spots.models import ParkingSpot
 
 
+def reservation_by_id(*, reservation_id: int) -> Reservation:
+    """For a signed link, which is itself the proof of access."""
+    try:
+        return Reservation.objects.select_related("spot").get(pk=reservation_id)
+    except Reservation.DoesNotExist:
+        raise Http404 from None
+
+
 def reservation_of_user(*, user: User, reservation_id: int) -> Reservation:
     """The signed-in user's own reservation; anyone else's is "not found"."""
     try:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
 
@@ -286,3 +287,28 @@ def record_payment_outcome(*, reservation: Reservation, paid: bool, now: datetim
         status=status, updated_at=now
     )
     reservation.status = status
+
+
+def send_due_reminders(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Queue the "ends soon" email for confirmed reservations ending within
+    ``REMINDER_MINUTES_BEFORE_END``, once per end time (an extension earns a new one).
+    Reservations no longer than the lead time get none: they would be reminded at booking."""
+    now = now or timezone.now()
+    lead = timedelta(minutes=settings.REMINDER_MINUTES_BEFORE_END)
+    with transaction.atomic():
+        due = list(
+            Reservation.objects.select_for_update(skip_locked=True)
+            .select_related("spot")
+            .filter(
+                status=Reservation.Status.CONFIRMED,
+                end_time__gt=now,
+                end_time__lte=now + lead,
+                start_time__lt=F("end_time") - lead,
+            )
+            .exclude(reminded_for_end_time=F("end_time"))[:batch_size]
+        )
+        for reservation in due:
+            queue_reservation_email(reservation=reservation, kind=EmailKind.REMINDER, now=now)
+            reservation.reminded_for_end_time = reservation.end_time
+        Reservation.objects.bulk_update(due, ["reminded_for_end_time"])
+    return len(due)

@@ -27,3 +27,9 @@ def end_reservation(reservation_id: int, end_time: str) -> bool:
     if not ended:
         logger.info("Reservation %s not due at %s: nothing to do", reservation_id, end_time)
     return ended
+
+
+@shared_task
+def send_due_reminders() -> int:
+    """Beat: the "ends soon" emails that are due."""
+    return services.send_due_reminders()

@@ -1,4 +1,6 @@
-from reservations import api
+from django.urls import path
+
+from reservations import api, views
 from securemyspot.api import route
 
 ID = r"(?P<reservation_id>[0-9]{1,16})"
@@ -32,4 +34,5 @@ urlpatterns = [
         name="delete-guest",
     ),
     route(f"quote/{SPOT}", api.QuoteView.as_view(), name="quote"),
+    path("manage/<str:token>/", views.manage_reservation, name="manage-reservation"),
 ]

@@ -237,6 +237,11 @@ CELERY_TASK_IGNORE_RESULT = not REDIS_URL
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
+    "send-due-reminders": {
+        "task": "reservations.tasks.send_due_reminders",
+        "schedule": 30.0,
+        "options": {"expires": 30},
+    },
     "retry-due-charges": {
         "task": "payments.tasks.retry_due_charges",
         "schedule": 60.0,
