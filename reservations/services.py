@@ -270,6 +270,7 @@ def end_due_reservations(*, now: datetime | None = None, batch_size: int = 500) 
         )
         for reservation in due:
             _mark_ended(reservation, now=now)
+            reservation.updated_at = now  # bulk_update skips auto_now
         Reservation.objects.bulk_update(
             due, ["status", "finished_at", "amount_cents", "fee_waived", "updated_at"]
         )

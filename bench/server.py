@@ -1,0 +1,88 @@
+"""The production server (gunicorn, as the Procfile runs it) in a subprocess, and its workers."""
+
+import http.client
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from bench.processes import HOST, BackgroundProcess, children_of, free_port
+from bench.project import django_env
+from bench.stats import say
+
+WORKERS = 2
+# Persistent database connections, as production runs: a new connection per request would
+# measure PostgreSQL's connection start-up, not the search.
+CONN_MAX_AGE_S = "600"
+
+
+@dataclass(frozen=True)
+class WorkerMemory:
+    rss_mb: float  # resident now
+    peak_mb: float  # the most it was ever resident (VmHWM)
+
+
+class GunicornServer:
+    """``gunicorn securemyspot.wsgi`` with 2 workers on a free loopback port, against one
+    database; stopped on leaving the ``with`` block, however it is left."""
+
+    def __init__(self, database_url: str) -> None:
+        self.port = free_port()
+        self._process = BackgroundProcess(
+            f"gunicorn-{self.port}",
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "securemyspot.wsgi",
+                "--workers",
+                str(WORKERS),
+                "--bind",
+                f"{HOST}:{self.port}",
+            ],
+            env=django_env(database_url, CONN_MAX_AGE=CONN_MAX_AGE_S),
+            ready=lambda: _answers_healthz(self.port),
+        )
+
+    def __enter__(self) -> Self:
+        say(f"starting gunicorn ({WORKERS} workers) on {HOST}:{self.port}")
+        self._process.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._process.stop()
+
+    def worker_memory(self) -> dict[int, WorkerMemory]:
+        """Each worker's memory, by pid: the workers are the master's child processes."""
+        return {pid: _memory_of(pid) for pid in self.worker_pids()}
+
+    def worker_pids(self) -> list[int]:
+        return children_of(self._process.pid)
+
+
+def _answers_healthz(port: int) -> bool:
+    connection = http.client.HTTPConnection(HOST, port, timeout=5)
+    try:
+        connection.request("GET", "/healthz")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()
+
+
+def _memory_of(pid: int) -> WorkerMemory:
+    status = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+
+    def megabytes(key: str) -> float:
+        return int(status[key].split()[0]) / 1024  # reported in kB
+
+    return WorkerMemory(rss_mb=megabytes("VmRSS"), peak_mb=megabytes("VmHWM"))
