@@ -474,7 +474,10 @@ def _mail_messages(label: str) -> int:
 
 def _print_run(outcome: Outcome, run: EngineRun, reservations: int) -> None:
     _print_outcome(outcome, run.finished)
-    print(f"  CPU over the {run.cpu.wall_s:,.0f} s from the first end time to the last receipt:")
+    print(
+        f"  CPU over the {run.cpu.wall_s:,.0f} s from the first end time to the last receipt "
+        "(or the cut-off):"
+    )
     print(cpu_table(run.cpu, reservations, "reservation"))
     _print_tasks(run.tasks)
 

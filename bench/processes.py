@@ -163,10 +163,13 @@ def pids_named(command_name: str) -> list[int]:
 
 
 class CpuAccount:
-    """The CPU time groups of processes use while the ``with`` block runs. Each group is a
-    function naming its processes, asked at the start and at the end; a process's children
-    that ended meanwhile count with it (a server's short-lived workers, PostgreSQL's backends),
-    so a group should name a parent with its children."""
+    """The CPU time groups of processes use while the ``with`` block runs, and what the rest of
+    the machine used meanwhile. Each group is a function naming its processes, asked at the
+    start and at the end; a process's children that ended meanwhile count with it (a server's
+    short-lived workers, PostgreSQL's backends), so a group should name a parent with its
+    children."""
+
+    OTHERS = "everything else on the machine"
 
     def __init__(self, groups: dict[str, Callable[[], Sequence[int]]]) -> None:
         self._groups = groups
@@ -175,6 +178,7 @@ class CpuAccount:
 
     def __enter__(self) -> Self:
         self._before = self._totals()
+        self._machine_before = _machine_busy_seconds()
         self._started = time.monotonic()
         return self
 
@@ -187,12 +191,22 @@ class CpuAccount:
         self.wall_s = time.monotonic() - self._started
         after = self._totals()
         self.used_s = {label: after[label] - self._before[label] for label in self._groups}
+        machine = _machine_busy_seconds() - self._machine_before
+        self.used_s[self.OTHERS] = max(machine - sum(self.used_s.values()), 0.0)
 
     def _totals(self) -> dict[str, float]:
         return {
             label: sum(cpu_seconds(pid) for pid in set(pids()))
             for label, pids in self._groups.items()
         }
+
+
+def _machine_busy_seconds() -> float:
+    """CPU time every CPU of the machine has spent busy since boot, together."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(ticks) for ticks in Path("/proc/stat").read_text().split()[1:9]
+    )
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS_PER_S
 
 
 def cpu_table(account: CpuAccount, items: int, item: str) -> str:
