@@ -16,8 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from bench.stats import Summary, summarize
 from spots.models import ParkingSpot
 from spots.seeding import MANHATTAN, STATEN_ISLAND, Borough
-from spots.selectors import EARTH_RADIUS_M, available_spots_near
-from spots.serializers import spot_json_rows
+from spots.selectors import EARTH_RADIUS_M, available_spot_ids_near, available_spots_near
 
 Point = tuple[float, float]
 
@@ -69,10 +68,8 @@ def naive_versus_indexed(
         elapsed, nearby = _timed(_naive_nearby, lat, lng, radius_m)
         naive_latencies.append(elapsed)
         naive_rows += len(nearby)
-        indexed_ids = available_spots_near(lat=lat, lng=lng, radius_m=radius_m).values_list(
-            "id", flat=True
-        )
-        disagreements += [spot.id for spot in nearby] != list(indexed_ids)
+        indexed_ids = available_spot_ids_near(lat=lat, lng=lng, radius_m=radius_m)
+        disagreements += [spot.id for spot in nearby] != indexed_ids
 
     indexed_latencies, indexed_rows = [], 0
     deadline = time.monotonic() + INDEXED_TIME_CAP_S
@@ -109,9 +106,7 @@ def _naive_nearby(lat: float, lng: float, radius_m: float) -> list[ParkingSpot]:
 
 def _indexed_nearby(lat: float, lng: float, radius_m: float) -> list[str]:
     """What the filter endpoint evaluates for a full radius search: the selector, rendered."""
-    return list(
-        spot_json_rows(available_spots_near(lat=lat, lng=lng, radius_m=radius_m), unit="km")
-    )
+    return available_spots_near(lat=lat, lng=lng, radius_m=radius_m, unit="km")
 
 
 def _haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from spots.list_files import keep_while_streaming, list_file
+from spots.params import MAX_SEARCH_LIMIT, MAX_SEARCH_RADIUS_M, UNIT_SPELLINGS, spot_search_from
 from spots.selectors import (
     available_spots,
     available_spots_fingerprint,
@@ -17,9 +18,8 @@ from spots.serializers import (
     AvailabilityWindowSerializer,
     NearbyParkingSpotSerializer,
     ParkingSpotSerializer,
-    SpotSearchParamsSerializer,
-    spot_json_rows,
 )
+from spots.sql import spot_json_rows
 
 STREAM_CHUNK_ROWS = 2000
 
@@ -93,8 +93,32 @@ class AvailableParkingSpotsNearView(APIView):
             "`If-None-Match` gets 304."
         ),
         parameters=[
-            SpotSearchParamsSerializer,
+            OpenApiParameter("lat", float, required=True, description="Latitude, degrees."),
+            OpenApiParameter(
+                "lng", float, required=True, description="Longitude, degrees (or `long`)."
+            ),
             OpenApiParameter("long", float, description="Alias of `lng`."),
+            OpenApiParameter(
+                "unit",
+                str,
+                required=True,
+                enum=sorted(UNIT_SPELLINGS),
+                description="`km` or `mi` (`mil`, `mile`, `miles` accepted, any case).",
+            ),
+            OpenApiParameter(
+                "dist",
+                float,
+                required=True,
+                description=f"Search radius in `unit`, greater than 0, at most "
+                f"{MAX_SEARCH_RADIUS_M / 1000:g} km.",
+            ),
+            OpenApiParameter(
+                "limit",
+                int,
+                description=f"Return at most this many spots (1 to {MAX_SEARCH_LIMIT}), the "
+                "nearest. Default: all within `dist`.",
+            ),
+            AvailabilityWindowSerializer,
         ],
         responses={
             200: NearbyParkingSpotSerializer(many=True),
@@ -103,20 +127,16 @@ class AvailableParkingSpotsNearView(APIView):
         },
     )
     def get(self, request: Request) -> HttpResponse:
-        query = request.query_params.dict()
-        if "lng" not in query and "long" in query:
-            query["lng"] = query.pop("long")
-        params = SpotSearchParamsSerializer(data=query)
-        params.is_valid(raise_exception=True)
-        search = params.validated_data
+        search = spot_search_from(request.GET)
         spots = available_spots_near(
-            lat=search["lat"],
-            lng=search["lng"],
-            radius_m=search["radius_m"],
-            limit=search.get("limit"),
-            start=search.get("start"),
-            end=search.get("end"),
+            lat=search.lat,
+            lng=search.lng,
+            radius_m=search.radius_m,
+            unit=search.unit,
+            limit=search.limit,
+            start=search.start,
+            end=search.end,
         )
-        body = b"".join(_json_array(iter(spot_json_rows(spots, unit=search["unit"]))))
+        body = b"".join(_json_array(iter(spots)))
         # ConditionalGetMiddleware hashes the body into the ETag and answers If-None-Match.
         return HttpResponse(body, content_type="application/json")

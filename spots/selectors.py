@@ -1,15 +1,25 @@
 """Reads of parking spots: live availability and radius search at city scale."""
 
 import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Max, QuerySet, Sum
+from django.db.models import (
+    Count,
+    DateTimeField,
+    FloatField,
+    IntegerField,
+    Max,
+    QuerySet,
+    Sum,
+)
 from django.db.models.functions import Mod
 from django.utils import timezone
 
 from reservations.selectors import live_reservations_during, spot_is_held_during
+from securemyspot.prepared import Param, PreparedQuery
 from spots.models import ParkingSpot, lat_band_of
-from spots.sql import EARTH_RADIUS_M, HaversineMetres
+from spots.sql import EARTH_RADIUS_M, HaversineMetres, haversine_origin, spot_json_rows
 
 AN_INSTANT = timedelta(microseconds=1)
 # Reservation ids are summed modulo these primes for the availability fingerprint: small enough
@@ -58,33 +68,117 @@ def available_spots_fingerprint(
     return f"{spots['count']}-{last_change:.6f}-{held['count']}-{sums}"
 
 
-def _within_bounding_box(
-    queryset: QuerySet[ParkingSpot], *, lat: float, lng: float, radius_m: float
-) -> QuerySet[ParkingSpot]:
-    """Narrow to the latitude bands and longitude range around the circle: an index range scan
-    per band on (lat_band, lng)."""
-    angular_radius = radius_m / EARTH_RADIUS_M
-    dlat = math.degrees(angular_radius)
-    south, north = max(lat - dlat, -90.0), min(lat + dlat, 90.0)
-    queryset = queryset.filter(
-        lat_band__in=range(lat_band_of(south), lat_band_of(north) + 1),
-        lat__range=(south, north),
-    )
-    cos_lat = math.cos(math.radians(lat))
-    if cos_lat <= math.sin(angular_radius):
-        return queryset  # the circle holds a pole: every longitude
-    # Widest longitude reach of a circle on the sphere, exact (not the flat approximation).
-    dlng = math.degrees(math.asin(math.sin(angular_radius) / cos_lat))
-    return queryset.filter(lng__range=(lng - dlng, lng + dlng))
+# The search's SQL is compiled once per shape (securemyspot/prepared.py): these are the values
+# bound at each call.
+LAT_FIELD = ParkingSpot._meta.get_field("lat")
+LNG_FIELD = ParkingSpot._meta.get_field("lng")
 
 
-def _within_circle(
-    available: QuerySet[ParkingSpot], *, lat: float, lng: float, radius_m: float
-) -> QuerySet[ParkingSpot]:
-    boxed = _within_bounding_box(available, lat=lat, lng=lng, radius_m=radius_m)
-    return boxed.annotate(distance_m=HaversineMetres(lat=lat, lng=lng)).filter(
-        distance_m__lte=radius_m
+@dataclass(frozen=True)
+class _Search:
+    """One radius search, split into the shape of its SQL and the values bound into it."""
+
+    bands: range
+    lng_bounded: bool
+    values: dict
+
+    @classmethod
+    def around(
+        cls, *, lat: float, lng: float, radius_m: float, start: datetime, end: datetime
+    ) -> "_Search":
+        """The latitude bands and longitude range around the circle: an index range scan per
+        band on (lat_band, lng)."""
+        angular_radius = radius_m / EARTH_RADIUS_M
+        dlat = math.degrees(angular_radius)
+        south, north = max(lat - dlat, -90.0), min(lat + dlat, 90.0)
+        bands = range(lat_band_of(south), lat_band_of(north) + 1)
+        values = {
+            "south": south,
+            "north": north,
+            "radius_m": radius_m,
+            "start": start,
+            "end": end,
+            **{f"band{index}": band for index, band in enumerate(bands)},
+            **haversine_origin(lat, lng),
+        }
+        cos_lat = math.cos(math.radians(lat))
+        lng_bounded = cos_lat > math.sin(angular_radius)  # else the circle holds a pole
+        if lng_bounded:
+            # Widest longitude reach of a circle on the sphere, exact (not the flat one).
+            dlng = math.degrees(math.asin(math.sin(angular_radius) / cos_lat))
+            values |= {"west": lng - dlng, "east": lng + dlng}
+        return cls(bands=bands, lng_bounded=lng_bounded, values=values)
+
+    def shape(self, limit: int | None) -> tuple[int, bool, int | None]:
+        return (len(self.bands), self.lng_bounded, limit)
+
+
+def _within_circle(band_count: int, lng_bounded: bool) -> QuerySet[ParkingSpot]:
+    """Available spots inside the search circle, annotated with ``distance_m``, with every
+    value a ``Param`` of ``_Search.values``."""
+    datetime_field, float_field = DateTimeField(), FloatField()
+    spots = ParkingSpot.objects.filter(active=True).exclude(
+        spot_is_held_during(Param("start", datetime_field), Param("end", datetime_field))
     )
+    spots = spots.filter(
+        lat_band__in=[Param(f"band{index}", IntegerField()) for index in range(band_count)],
+        lat__range=(Param("south", LAT_FIELD), Param("north", LAT_FIELD)),
+    )
+    if lng_bounded:
+        spots = spots.filter(lng__range=(Param("west", LNG_FIELD), Param("east", LNG_FIELD)))
+    distance = HaversineMetres(
+        origin_lat_radians=Param("origin_lat_radians", float_field),
+        cos_origin_lat=Param("cos_origin_lat", float_field),
+        origin_lng_radians=Param("origin_lng_radians", float_field),
+    )
+    return spots.annotate(distance_m=distance).filter(
+        distance_m__lte=Param("radius_m", float_field)
+    )
+
+
+def _nearest_first(band_count: int, lng_bounded: bool, limit: int | None) -> QuerySet:
+    return _within_circle(band_count, lng_bounded).order_by("distance_m", "id")[:limit]
+
+
+_NEAREST_IDS = PreparedQuery(
+    lambda band_count, lng_bounded, limit: _nearest_first(band_count, lng_bounded, limit).values(
+        "id"
+    )
+)
+_NEAREST_JSON = PreparedQuery(
+    lambda band_count, lng_bounded, limit, unit: spot_json_rows(
+        _nearest_first(band_count, lng_bounded, limit), unit=unit
+    )
+)
+
+
+def _nearest(
+    query: PreparedQuery,
+    shape: tuple,
+    *,
+    lat: float,
+    lng: float,
+    radius_m: float,
+    limit: int | None,
+    start: datetime | None,
+    end: datetime | None,
+) -> list:
+    """The first column of ``query``'s rows for the search. For the ``limit`` nearest, small
+    circles are tried first: in a dense area they hold all of them, and are far cheaper to
+    read than the whole circle."""
+    start = start or timezone.now()
+    end = end or start + AN_INSTANT
+    fractions = (*NEAREST_TRY_FRACTIONS, 1.0) if limit is not None else (1.0,)
+    for fraction in fractions:
+        search = _Search.around(
+            lat=lat, lng=lng, radius_m=radius_m * fraction, start=start, end=end
+        )
+        rows = query.rows((*search.shape(limit), *shape), search.values)
+        # If the small circle holds `limit` spots, they are the nearest: any spot nearer than
+        # the farthest of them lies inside the small circle too.
+        if len(rows) == limit or fraction == 1.0:
+            return [row[0] for row in rows]
+    raise AssertionError("the last fraction is the whole circle")
 
 
 def available_spots_near(
@@ -92,25 +186,36 @@ def available_spots_near(
     lat: float,
     lng: float,
     radius_m: float,
+    unit: str,
     limit: int | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
-) -> QuerySet[ParkingSpot]:
+) -> list[str]:
     """Spots available for ``[start, end)`` (default: now) within ``radius_m`` of the point,
-    nearest first, annotated with ``distance_m``; at most ``limit`` of them if given."""
-    available = available_spots(start=start, end=end)
-    if limit is None:
-        return _within_circle(available, lat=lat, lng=lng, radius_m=radius_m).order_by(
-            "distance_m", "id"
-        )
-    search_radius_m = radius_m
-    for fraction in NEAREST_TRY_FRACTIONS:
-        small_circle = _within_circle(available, lat=lat, lng=lng, radius_m=radius_m * fraction)
-        # If the small circle holds `limit` spots, they are the nearest: any spot nearer than
-        # the farthest of them lies inside the small circle too.
-        if small_circle.values("id")[:limit].count() == limit:
-            search_radius_m = radius_m * fraction
-            break
-    return _within_circle(available, lat=lat, lng=lng, radius_m=search_radius_m).order_by(
-        "distance_m", "id"
-    )[:limit]
+    nearest first, at most ``limit`` of them if given: each as the contract's JSON text with
+    ``distance`` in ``unit``. Written for the hottest route: see securemyspot/prepared.py."""
+    return _nearest(
+        _NEAREST_JSON,
+        (unit,),
+        lat=lat,
+        lng=lng,
+        radius_m=radius_m,
+        limit=limit,
+        start=start,
+        end=end,
+    )
+
+
+def available_spot_ids_near(**search) -> list[int]:
+    """The ids ``available_spots_near`` answers with, in its order; the same keywords but
+    ``unit``."""
+    return _nearest(_NEAREST_IDS, (), **{"limit": None, "start": None, "end": None, **search})
+
+
+def available_spots_near_sql(*, lat: float, lng: float, radius_m: float, unit: str) -> tuple:
+    """The statement and parameters of a search of the whole circle now (for EXPLAIN)."""
+    start = timezone.now()
+    search = _Search.around(
+        lat=lat, lng=lng, radius_m=radius_m, start=start, end=start + AN_INSTANT
+    )
+    return _NEAREST_JSON.bound((*search.shape(None), unit), search.values)

@@ -12,9 +12,10 @@ ISO 8601 UTC with ``Z``.
 import math
 import re
 
-from django.db.models import Expression, F, FloatField, Func, TextField
+from django.db.models import Expression, F, FloatField, Func, QuerySet, TextField, Value
 
 EARTH_RADIUS_M = 6_371_008.8
+METRES_PER_UNIT = {"km": 1000.0, "mi": 1609.344}
 JSON_KEY = re.compile(r"^[a-z_]+$")
 
 
@@ -101,30 +102,59 @@ class JSONObjectText(Func):
 
 
 class HaversineMetres(Func):
-    """Great-circle distance in metres from a fixed point to each row's (lat, lng): one SQL
-    expression with three parameters, so building a search costs the ORM little."""
+    """Great-circle distance in metres from a fixed origin to each row's (lat, lng). The origin
+    comes as three values worked out once per search (``haversine_origin``), so the database
+    does not redo that trigonometry for every row."""
 
     output_field = FloatField()
 
-    def __init__(self, *, lat: float, lng: float) -> None:
-        super().__init__(F("lat"), F("lng"))
-        self.origin = (math.radians(lat), math.cos(math.radians(lat)), math.radians(lng))
+    def __init__(
+        self,
+        *,
+        origin_lat_radians: Expression,
+        cos_origin_lat: Expression,
+        origin_lng_radians: Expression,
+    ) -> None:
+        super().__init__(F("lat"), F("lng"), origin_lat_radians, cos_origin_lat, origin_lng_radians)
 
     def as_sql(self, compiler, connection, **extra_context):
-        lat_sql, lat_params = compiler.compile(self.source_expressions[0])
-        lng_sql, lng_params = compiler.compile(self.source_expressions[1])
-        origin_lat, cos_origin_lat, origin_lng = self.origin
+        sqls, params = zip(*(compiler.compile(e) for e in self.source_expressions), strict=True)
+        lat, lng, origin_lat, cos_origin_lat, origin_lng = sqls
+        p_lat, p_lng, p_origin_lat, p_cos_origin_lat, p_origin_lng = params
         sql = (
             f"({2 * EARTH_RADIUS_M} * ASIN(SQRT("
-            f"POWER(SIN((RADIANS({lat_sql}) - %s) / 2), 2) + "
-            f"COS(RADIANS({lat_sql})) * %s * POWER(SIN((RADIANS({lng_sql}) - %s) / 2), 2))))"
+            f"POWER(SIN((RADIANS({lat}) - {origin_lat}) / 2), 2) + "
+            f"COS(RADIANS({lat})) * {cos_origin_lat} * "
+            f"POWER(SIN((RADIANS({lng}) - {origin_lng}) / 2), 2))))"
         )
-        params = (
-            *lat_params,
-            origin_lat,
-            *lat_params,
-            cos_origin_lat,
-            *lng_params,
-            origin_lng,
-        )
+        params = (*p_lat, *p_origin_lat, *p_lat, *p_cos_origin_lat, *p_lng, *p_origin_lng)
         return sql, params
+
+
+def haversine_origin(lat: float, lng: float) -> dict[str, float]:
+    """The values ``HaversineMetres`` takes for an origin, by the names the search binds."""
+    return {
+        "origin_lat_radians": math.radians(lat),
+        "cos_origin_lat": math.cos(math.radians(lat)),
+        "origin_lng_radians": math.radians(lng),
+    }
+
+
+def spot_json_rows(queryset: QuerySet, *, unit: str | None = None) -> QuerySet:
+    """Each spot of an availability list as the contract's JSON text, written by the database;
+    with ``unit``, the queryset's ``distance_m`` is added as ``distance`` in that unit."""
+    fields = {
+        "id": JSONNumber("id"),
+        "lat": JSONFixedPoint("lat", 6),
+        "lng": JSONFixedPoint("lng", 6),
+        # The lists hold only active spots free now. As literals, the scans need read only
+        # the covering index, never the table.
+        "reserved": "false",
+        "active": "true",
+        "rate": JSONFixedPoint("rate", 2),
+        "created_at": JSONTimestamp("created_at"),
+        "updated_at": JSONTimestamp("updated_at"),
+    }
+    if unit is not None:
+        fields["distance"] = JSONNumber(F("distance_m") / Value(METRES_PER_UNIT[unit]), places=4)
+    return queryset.annotate(spot_json=JSONObjectText(**fields)).values_list("spot_json", flat=True)

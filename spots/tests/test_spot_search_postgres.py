@@ -5,8 +5,7 @@ import pytest
 from django.db import connection
 
 from spots.models import ParkingSpot, lat_band_of
-from spots.selectors import available_spots_near
-from spots.serializers import spot_json_rows
+from spots.selectors import available_spots_near_sql
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -24,17 +23,14 @@ def midtown_spots():
         cursor.execute("ANALYZE spots_parkingspot")
 
 
-def explain(queryset) -> str:
-    sql, params = queryset.query.sql_with_params()
+def explain(sql: str, params: list) -> str:
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN {sql}", params)
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
 def test_radius_search_seeks_the_geo_index_on_band_and_longitude(midtown_spots):
-    spots = available_spots_near(lat=40.758, lng=-73.9855, radius_m=800)
-
-    plan = explain(spot_json_rows(spots, unit="km"))
+    plan = explain(*available_spots_near_sql(lat=40.758, lng=-73.9855, radius_m=800, unit="km"))
 
     # Both key columns are index conditions: each band is a range seek on longitude, not a
     # scan of the whole band. (Whether the scan is index-only depends on the visibility map,
