@@ -45,14 +45,16 @@ class Param(Expression):
 
 
 class PreparedQuery:
-    """``build(*shape)`` returns the queryset for one shape; ``rows(shape, values)`` runs it."""
+    """``build(*shape)`` returns the queryset for one shape, or its SQL and parameters when
+    the ORM cannot write it; ``rows(shape, values)`` runs it."""
 
     def __init__(self, build: Callable[..., QuerySet]) -> None:
         self._build = build
         self._compiled = lru_cache(maxsize=COMPILED_SHAPES)(self._compile)
 
     def _compile(self, vendor: str, shape: tuple[Hashable, ...]) -> tuple[str, tuple]:
-        sql, params = self._build(*shape).query.sql_with_params()
+        built = self._build(*shape)
+        sql, params = built if isinstance(built, tuple) else built.query.sql_with_params()
         return sql, tuple(params)
 
     def bound(self, shape: tuple[Hashable, ...], values: Mapping[str, Any]) -> tuple[str, list]:

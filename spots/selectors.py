@@ -4,6 +4,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db import connection
 from django.db.models import (
     Count,
     DateTimeField,
@@ -13,6 +14,7 @@ from django.db.models import (
     QuerySet,
     Sum,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Mod
 from django.utils import timezone
 
@@ -113,9 +115,9 @@ class _Search:
         return (len(self.bands), self.lng_bounded, limit)
 
 
-def _within_circle(band_count: int, lng_bounded: bool) -> QuerySet[ParkingSpot]:
-    """Available spots inside the search circle, annotated with ``distance_m``, with every
-    value a ``Param`` of ``_Search.values``."""
+def _within_box(band_count: int, lng_bounded: bool) -> QuerySet[ParkingSpot]:
+    """Available spots inside the search circle's bounding box, annotated with ``distance_m``
+    from its centre, with every value a ``Param`` of ``_Search.values``."""
     datetime_field, float_field = DateTimeField(), FloatField()
     spots = ParkingSpot.objects.filter(active=True).exclude(
         spot_is_held_during(Param("start", datetime_field), Param("end", datetime_field))
@@ -131,25 +133,47 @@ def _within_circle(band_count: int, lng_bounded: bool) -> QuerySet[ParkingSpot]:
         cos_origin_lat=Param("cos_origin_lat", float_field),
         origin_lng_radians=Param("origin_lng_radians", float_field),
     )
-    return spots.annotate(distance_m=distance).filter(
-        distance_m__lte=Param("radius_m", float_field)
+    return spots.annotate(distance_m=distance)
+
+
+def _nearest_first(
+    band_count: int, lng_bounded: bool, limit: int | None, unit: str | None
+) -> tuple[str, tuple]:
+    """The SQL of a search: each spot's distance is worked out once, in a subquery over the
+    bounding box, then filtered, sorted and (with ``unit``) rendered as JSON by the outer
+    query. Written as one flat query, the database works out the distance three times a
+    spot (filter, sort, JSON): a quarter of the search's time at city density."""
+    table = connection.ops.quote_name(ParkingSpot._meta.db_table)
+    box = _within_box(band_count, lng_bounded).values(*SPOT_COLUMNS, "distance_m")
+    box_sql, box_params = box.query.sql_with_params()
+    # The columns of the subquery, read under the table's name so that the JSON expressions
+    # written for the table compile unchanged.
+    outer = ParkingSpot.objects.annotate(
+        distance_m=RawSQL(f'{table}."distance_m"', (), output_field=FloatField())
+    ).filter(distance_m__lte=Param("radius_m", FloatField()))
+    outer = outer.order_by("distance_m", "id")[:limit]
+    rows = spot_json_rows(outer, unit=unit) if unit else outer.values("id")
+    outer_sql, outer_params = rows.query.sql_with_params()
+    table_from = f" FROM {table} "
+    if outer_sql.count(table_from) != 1:
+        raise AssertionError(f"cannot find the table in {outer_sql}")
+    select, rest = outer_sql.split(table_from)
+    # OFFSET 0 keeps PostgreSQL from flattening the subquery back into one level.
+    fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
+    sql = f"{select} FROM ({box_sql}{fence}) {table} {rest}"
+    select_params = select.count("%s")
+    return sql, (
+        *outer_params[:select_params],
+        *box_params,
+        *outer_params[select_params:],
     )
 
 
-def _nearest_first(band_count: int, lng_bounded: bool, limit: int | None) -> QuerySet:
-    return _within_circle(band_count, lng_bounded).order_by("distance_m", "id")[:limit]
-
-
+SPOT_COLUMNS = ("id", "lat", "lng", "rate", "created_at", "updated_at")
 _NEAREST_IDS = PreparedQuery(
-    lambda band_count, lng_bounded, limit: _nearest_first(band_count, lng_bounded, limit).values(
-        "id"
-    )
+    lambda band_count, lng_bounded, limit: _nearest_first(band_count, lng_bounded, limit, None)
 )
-_NEAREST_JSON = PreparedQuery(
-    lambda band_count, lng_bounded, limit, unit: spot_json_rows(
-        _nearest_first(band_count, lng_bounded, limit), unit=unit
-    )
-)
+_NEAREST_JSON = PreparedQuery(_nearest_first)
 
 
 def _nearest(
