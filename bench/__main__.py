@@ -3,6 +3,7 @@ when any target of the report is missed."""
 
 import argparse
 import importlib
+import signal
 import sys
 
 from bench.options import Options
@@ -26,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
         requests=arguments.requests, clients=arguments.clients, reseed=arguments.reseed
     )
     checks: list[Check] = []
+    # A `kill` stops the run as Ctrl-C does, so the servers and workers it started are stopped
+    # by the `with` blocks that own them instead of being left running.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         for name in arguments.benchmarks or BENCHMARKS:
             checks += importlib.import_module(BENCHMARKS[name]).run(options)
@@ -37,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     failed = [check for check in checks if not check.passed]
     print(f"\n  {len(checks) - len(failed)} of {len(checks)} targets met; {machine_load()}.")
     return 1 if failed else 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _parser() -> argparse.ArgumentParser:
