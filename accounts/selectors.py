@@ -1,8 +1,15 @@
 """Reads about accounts that other apps rely on."""
 
+from django.db.models import QuerySet
+
 from accounts.models import User, normalize_email
+
+
+def accounts_with_email(*, email: str) -> QuerySet:
+    """The account using this email, in any letter case: none or one."""
+    return User.objects.filter(email=normalize_email(email))
 
 
 def email_is_registered(*, email: str) -> bool:
     """Whether an account uses this email, in any letter case."""
-    return User.objects.filter(email=normalize_email(email)).exists()
+    return accounts_with_email(email=email).exists()

@@ -17,6 +17,8 @@ from reservations.serializers import (
     QuoteSerializer,
     ReservationChangeSerializer,
     ReservationSerializer,
+    reservation_json,
+    validated_data,
 )
 from securemyspot.api import unwrap
 
@@ -32,13 +34,11 @@ def _envelope(name: str, inner: type[Serializer]) -> Serializer:
 
 
 def _reservation_body(request: Request, serializer_class: type[Serializer]) -> dict:
-    serializer = serializer_class(data=unwrap(request.data, "reservation"))
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    return validated_data(serializer_class, unwrap(request.data, "reservation"))
 
 
 def _rendered(reservation: Reservation, status_code: int = status.HTTP_200_OK) -> Response:
-    return Response(ReservationSerializer(reservation).data, status=status_code)
+    return Response(reservation_json(reservation), status=status_code)
 
 
 class SignedInView(APIView):
@@ -60,7 +60,7 @@ class UserReservationsView(SignedInView):
     )
     def get(self, request: Request) -> Response:
         reservations = selectors.live_reservations_of_user(user=request.user)
-        return Response(ReservationSerializer(reservations, many=True).data)
+        return Response([reservation_json(reservation) for reservation in reservations])
 
 
 class UserEndedReservationsView(SignedInView):
@@ -72,7 +72,7 @@ class UserEndedReservationsView(SignedInView):
     )
     def get(self, request: Request) -> Response:
         reservations = selectors.ended_reservations_of_user(user=request.user)
-        return Response(ReservationSerializer(reservations, many=True).data)
+        return Response([reservation_json(reservation) for reservation in reservations])
 
 
 class UserReserveView(SignedInView):

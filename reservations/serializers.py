@@ -1,10 +1,77 @@
+import functools
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
 from rest_framework import serializers
+from rest_framework.fields import SkipField
 
 from reservations.models import Reservation
 from securemyspot.fields import AwareDateTimeField
 
 
+def reservation_json(reservation: Reservation) -> dict:
+    """The contract's reservation JSON, as ``ReservationSerializer`` documents it. A plain
+    function: a ModelSerializer builds its fields anew for every response, which was about a
+    quarter of a booking's CPU in the view."""
+    return {
+        "id": reservation.pk,
+        "user": reservation.user_id,
+        "email": reservation.email,
+        "parking_spot": reservation.spot_id,
+        "rate": _money(reservation.rate),
+        "start_time": _utc_iso(reservation.start_time),
+        "end_time": _utc_iso(reservation.end_time),
+        "paid": reservation.paid,
+        "stripe_setup_intent_id": reservation.stripe_setup_intent_id,
+        "status": str(reservation.status),
+        "hold_expires_at": _utc_iso(reservation.hold_expires_at),
+        "currency": reservation.currency,
+        "amount_cents": reservation.amount_cents,
+        "fee_waived": reservation.fee_waived,
+        "card_brand": reservation.card_brand,
+        "card_last4": reservation.card_last4,
+    }
+
+
+def _money(amount: Decimal | str) -> str:
+    return f"{Decimal(amount):.2f}"
+
+
+def _utc_iso(instant: datetime | None) -> str | None:
+    if instant is None:
+        return None
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def validated_data(serializer_class: type[serializers.Serializer], data: Mapping) -> dict:
+    """What ``serializer_class(data=data).is_valid(raise_exception=True)`` validates, for a
+    serializer of plain fields (no nesting, no ``validate`` methods), raising the same
+    ValidationError. One set of its fields serves every request: a new serializer deep-copies
+    its fields, which costs several times what validating the values does."""
+    values: dict[str, Any] = {}
+    errors: dict[str, Any] = {}
+    for name, field in _fields_of(serializer_class).items():
+        try:
+            values[name] = field.run_validation(field.get_value(data))
+        except SkipField:
+            continue
+        except serializers.ValidationError as error:
+            errors[name] = error.detail
+    if errors:
+        raise serializers.ValidationError(errors)
+    return values
+
+
+@functools.cache
+def _fields_of(serializer_class: type[serializers.Serializer]) -> Mapping[str, serializers.Field]:
+    return serializer_class().fields
+
+
 class ReservationSerializer(serializers.ModelSerializer):
+    """Documents the reservation JSON in the OpenAPI schema; ``reservation_json`` renders it."""
+
     parking_spot = serializers.IntegerField(source="spot_id", read_only=True)
     rate = serializers.DecimalField(
         max_digits=6, decimal_places=2, read_only=True, help_text="USD per hour, at booking."

@@ -3,21 +3,21 @@
 Double booking is impossible by construction: on PostgreSQL an exclusion constraint refuses
 two live reservations of one spot that overlap in time, whatever the code does; on SQLite each
 write transaction holds the database's write lock from its first statement (settings:
-``transaction_mode = IMMEDIATE``), so the overlap check and the insert cannot interleave. The
-check below runs on both and gives the common case its clear error; the constraint catches the
-race. See docs/reservations.md.
+``transaction_mode = IMMEDIATE``), so the overlap check and the insert cannot interleave. A
+booking on PostgreSQL leaves the check to the constraint (its violation is the same clear
+error); extensions check first on both. See docs/reservations.md.
 """
 
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User, normalize_email
-from accounts.selectors import email_is_registered
+from accounts.selectors import accounts_with_email
 from notifications.models import EmailKind
 from notifications.services import queue_reservation_email
 from reservations.errors import (
@@ -42,15 +42,20 @@ def _is_overlap(error: IntegrityError) -> bool:
     return getattr(error.__cause__, "sqlstate", None) == EXCLUSION_VIOLATION
 
 
+def _database_refuses_overlap() -> bool:
+    """PostgreSQL's exclusion constraint refuses an overlapping booking by itself, and its
+    violation becomes SpotUnavailable: asking first would only cost a query. SQLite has no such
+    constraint, so there the service asks, under the write lock."""
+    return connection.vendor == "postgresql"
+
+
 def _booking_email(*, user: User | None, email: str | None) -> str:
+    """The account's email, or the guest's. That a guest's belongs to no account is asked
+    with the spot (``_locked_spot``): one query fewer."""
     if user is not None:
         return user.email
     if not email:
         raise DomainError("This field is required.", field="email")
-    if email_is_registered(email=email):
-        raise DomainError(
-            "This email belongs to an account: sign in to reserve with it.", field="email"
-        )
     return normalize_email(email)
 
 
@@ -75,12 +80,18 @@ def reserve_spot(
     email = _booking_email(user=user, email=email)
     try:
         with transaction.atomic():
-            spot = _locked_spot(spot_id)
+            spot = _locked_spot(spot_id, guest_email=None if user else email)
             if spot is None:
                 raise Http404
+            if getattr(spot, "guest_email_has_account", False):
+                raise DomainError(
+                    "This email belongs to an account: sign in to reserve with it.", field="email"
+                )
             if not spot.active:
                 raise SpotNotOffered
-            if live_reservations_overlapping(spot_id=spot.pk, start=start, end=end).exists():
+            if not _database_refuses_overlap() and (
+                live_reservations_overlapping(spot_id=spot.pk, start=start, end=end).exists()
+            ):
                 raise SpotUnavailable
             return Reservation.objects.create(
                 user=user,
@@ -97,13 +108,20 @@ def reserve_spot(
         raise
 
 
-def _locked_spot(spot_id: int) -> ParkingSpot | None:
+def _locked_spot(spot_id: int, *, guest_email: str | None = None) -> ParkingSpot | None:
     """Bookings and extensions of one spot take turns on its row. Not for correctness (the
     exclusion constraint is that): two transactions inserting conflicting rows into an
     exclusion constraint wait on each other, and PostgreSQL breaks each such deadlock only
     after a second, so a burst on one spot would crawl. Queued on the row, each sees the
-    previous one's result at once. FOR NO KEY UPDATE still lets reservations reference it."""
-    return ParkingSpot.objects.select_for_update(no_key=True).filter(pk=spot_id).first()
+    previous one's result at once. FOR NO KEY UPDATE still lets reservations reference it.
+
+    With ``guest_email``, the same query also answers ``guest_email_has_account``."""
+    spots = ParkingSpot.objects.select_for_update(no_key=True).filter(pk=spot_id)
+    if guest_email is not None:
+        spots = spots.annotate(
+            guest_email_has_account=Exists(accounts_with_email(email=guest_email))
+        )
+    return spots.first()
 
 
 def _locked(reservation_id: int) -> Reservation:

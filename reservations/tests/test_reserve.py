@@ -1,10 +1,13 @@
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.tests.factories import UserFactory
+from reservations import services
+from reservations.errors import SpotUnavailable
 from reservations.models import MAX_RESERVATION_ID, Reservation
 from reservations.tests.factories import ReservationFactory
 from spots.tests.factories import ParkingSpotFactory
@@ -277,3 +280,35 @@ class TestBookingAhead:
 
         assert response.status_code == 400
         assert list(response.json()) == ["start_time"]
+
+
+def test_a_refused_booking_leaves_the_callers_transaction_usable(spot):
+    # On PostgreSQL the refusal is the exclusion constraint's: the booking's own savepoint
+    # must undo the failed insert, not the caller's transaction.
+    ReservationFactory(spot=spot)
+
+    with transaction.atomic():
+        with pytest.raises(SpotUnavailable):
+            services.reserve_spot(spot_id=spot.id, user=None, email="late@example.com", minutes=5)
+        later = services.reserve_spot(
+            spot_id=spot.id,
+            user=None,
+            email="later@example.com",
+            minutes=5,
+            start_time=timezone.now() + timedelta(hours=2),
+        )
+
+    assert Reservation.objects.filter(spot=spot).count() == 2
+    assert later.email == "later@example.com"
+
+
+def test_a_guest_using_an_accounts_email_is_refused_before_an_inactive_spot(api_client):
+    UserFactory(email="member@example.com")
+    spot = ParkingSpotFactory(active=False)
+
+    response = reserve_as_guest(
+        api_client, spot.id, email="member@example.com", reservation_length=30
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["email"]
