@@ -44,6 +44,8 @@ class CeleryEngine:
                 str(WORKER_PROCESSES),
                 "--pool",
                 "prefork",
+                "--queues",
+                "celery,engine",
                 "--hostname",
                 f"bench-{label}@%h",
                 "--loglevel",

@@ -2,8 +2,10 @@
 
 ``queue_reservation_email`` renders an email and writes it as a row in the caller's transaction,
 so it exists exactly when the change it reports was committed, and shows the reservation as it
-was at that moment. After the commit a Celery task sends it (``deliver_email``); if the broker
-was down or sending failed, the periodic sweep (``deliver_pending_emails``) sends it later. No
+was at that moment. After the commit a Celery task sends it (``deliver_email``); the engine
+queues a batch's emails together and one task sends them over one connection
+(``queue_reservation_emails``, ``deliver_emails``). If the broker was down or sending failed,
+the periodic sweep (``deliver_pending_emails``) sends it later. No
 failure to queue or send an email ever reaches the booking that caused it.
 
 Sending is at least once: a worker that dies after the mail server accepted an email but before
@@ -12,11 +14,14 @@ recording it leaves it to be sent again once its claim lapses.
 
 import logging
 import smtplib
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
@@ -41,6 +46,10 @@ SWEEP_GRACE = timedelta(minutes=1)
 # operation times out after SEND_TIMEOUT_SECONDS, so two senders never hold it at once.
 CLAIM_LEASE = timedelta(minutes=5)
 SEND_TIMEOUT_SECONDS = 30
+# A batch takes no new message after this long and queues the rest as a task of its own, so
+# that a slow mail server does not hold a worker's process, and no claim the batch holds lapses
+# while it is still working through it.
+SEND_BATCH_SECONDS = 10
 # Failed attempts wait 1, 2, 4, ... minutes, at most an hour, for the sweep; after
 # MAX_ATTEMPTS (about six hours of failures) only an operator's "Send now" tries again.
 RETRY_BACKOFF_START = timedelta(minutes=1)
@@ -88,24 +97,13 @@ def queue_reservation_email(
             dedup_key = _dedup_key(reservation=reservation, kind=kind)
             if dedup_key is None or OutboundEmail.objects.filter(dedup_key=dedup_key).exists():
                 return None
-            context = {
-                "subject": kind.label,
-                **_reservation_context(
-                    reservation=reservation, previous_end_time=previous_end_time, now=now
-                ),
-                **(_payment_context(reservation=reservation, payment=payment) if payment else {}),
-            }
-            email = OutboundEmail.objects.create(
-                kind=kind,
-                reservation=reservation,
-                recipient=reservation.email,
-                subject=kind.label,
-                body_text=render_to_string(f"notifications/{kind.value}.txt", context),
-                body_html=render_to_string(f"notifications/{kind.value}.html", context),
+            email = _rendered(
+                ReservationEmail(reservation, kind, payment),
                 dedup_key=dedup_key,
-                created_at=now,
-                next_attempt_at=now + SWEEP_GRACE,
+                previous_end_time=previous_end_time,
+                now=now,
             )
+            email.save(force_insert=True)
     except IntegrityError:
         # The same email was queued by a concurrent transaction that committed first.
         return None
@@ -116,6 +114,108 @@ def queue_reservation_email(
     return email
 
 
+@dataclass(frozen=True)
+class ReservationEmail:
+    """One email about a reservation, for ``queue_reservation_emails``."""
+
+    reservation: Reservation
+    kind: EmailKind
+    payment: PaymentSummary | None = None
+
+
+def queue_reservation_emails(*, emails: Sequence[ReservationEmail], now: datetime) -> None:
+    """Queue many emails at once, in the caller's transaction, each once (by its dedup key,
+    as ``queue_reservation_email``), and send them together after the commit: the engine
+    settles reservations in batches. Not for amendments, whose key depends on the one before.
+    An email that cannot be rendered is logged and left out; the others are queued."""
+    keyed = {
+        _dedup_key(reservation=email.reservation, kind=email.kind): email
+        for email in emails
+        if email.kind not in PER_END_TIME_KINDS
+    }
+    if not keyed:
+        return
+    queued = set(
+        OutboundEmail.objects.filter(dedup_key__in=keyed).values_list("dedup_key", flat=True)
+    )
+    rows = []
+    for dedup_key, email in keyed.items():
+        if dedup_key in queued:
+            continue
+        try:
+            rows.append(_rendered(email, dedup_key=dedup_key, previous_end_time=None, now=now))
+        except Exception:
+            logger.exception(
+                "Could not queue the %s email of reservation %s", email.kind, email.reservation.pk
+            )
+    if not rows:
+        return
+    # A concurrent transaction may have queued some of them first: those are left as they are.
+    # In key order, so that two such transactions wait on each other rather than deadlock.
+    rows.sort(key=lambda row: row.dedup_key)
+    OutboundEmail.objects.bulk_create(rows, ignore_conflicts=True)
+    email_ids = list(
+        OutboundEmail.objects.filter(
+            dedup_key__in=[row.dedup_key for row in rows], sent_at__isnull=True
+        ).values_list("pk", flat=True)
+    )
+    if email_ids:
+        enqueue_after_commit("notifications.tasks.deliver_emails", email_ids)
+
+
+def deliver_emails(*, email_ids: Sequence[int], now: datetime | None = None) -> int:
+    """Send queued emails over one connection to the mail server, each unless it is sent or
+    another sender holds it; returns how many this call sent. Safe to run twice, late, or
+    concurrently.
+
+    A message the server refuses is recorded on its row and the rest are still sent; any other
+    failure (the server is unreachable) is recorded on the message it happened to, the messages
+    not yet tried are released untouched, and it is raised. A refusal is raised after the rest
+    are sent, so that a task can retry sooner.
+    """
+    now = now or timezone.now()
+    claimed = _claim(email_ids=email_ids, now=now)
+    if not claimed:
+        return 0
+    started = time.monotonic()
+    sent: list[int] = []
+    refused: Exception | None = None
+    untried = list(reversed(claimed))
+    sending: OutboundEmail | None = None
+    try:
+        with get_connection(timeout=settings.EMAIL_TIMEOUT or SEND_TIMEOUT_SECONDS) as connection:
+            while untried:
+                sending = untried.pop()
+                try:
+                    _message(sending, connection).send()
+                except MESSAGE_REFUSED as exc:
+                    _record_failure(sending, exc, now=now)
+                    refused = refused or exc
+                else:
+                    sent.append(sending.pk)
+                sending = None
+                if time.monotonic() - started >= SEND_BATCH_SECONDS:
+                    break
+    except Exception as exc:
+        # The message being sent failed, or, if none was, opening the connection: that counts
+        # against the first message.
+        failed = sending or (untried.pop() if untried else None)
+        if failed is not None:
+            _record_failure(failed, exc, now=now)
+        raise
+    finally:
+        OutboundEmail.objects.filter(pk__in=sent).update(sent_at=timezone.now(), claimed_until=None)
+        # Claimed but never tried (a failure, or out of time): as they were, for the next run.
+        OutboundEmail.objects.filter(pk__in=[email.pk for email in untried]).update(
+            claimed_until=None, attempts=F("attempts") - 1
+        )
+    if untried:
+        enqueue_after_commit("notifications.tasks.deliver_emails", [email.pk for email in untried])
+    if refused is not None:
+        raise refused
+    return len(sent)
+
+
 def deliver_email(*, email_id: int, now: datetime | None = None) -> bool:
     """Send one queued email unless it is sent or another sender holds it; True if this call
     sent it. Safe to run twice, late, or concurrently.
@@ -123,21 +223,7 @@ def deliver_email(*, email_id: int, now: datetime | None = None) -> bool:
     A failure is recorded on the row (attempts, last error, when the sweep may retry) and then
     raised, so that a task can retry sooner.
     """
-    now = now or timezone.now()
-    if not _claim(email_id=email_id, now=now):
-        return False
-    email = OutboundEmail.objects.get(pk=email_id)
-    try:
-        _send(email)
-    except Exception as exc:
-        OutboundEmail.objects.filter(pk=email_id).update(
-            claimed_until=None,
-            last_error=f"{type(exc).__name__}: {exc}"[:2000],
-            next_attempt_at=now + _retry_backoff(attempts=email.attempts),
-        )
-        raise
-    OutboundEmail.objects.filter(pk=email_id).update(sent_at=timezone.now(), claimed_until=None)
-    return True
+    return deliver_emails(email_ids=[email_id], now=now) == 1
 
 
 def deliver_pending_emails(*, batch: int = 100, now: datetime | None = None) -> int:
@@ -231,19 +317,56 @@ def _payment_context(*, reservation: Reservation, payment: PaymentSummary) -> di
     }
 
 
-def _claim(*, email_id: int, now: datetime) -> bool:
-    # One conditional UPDATE instead of a row lock held while talking to the mail server: on
-    # SQLite any open write transaction blocks every booking, and SMTP can take seconds.
-    claimed = (
-        OutboundEmail.objects.filter(pk=email_id, sent_at__isnull=True)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
-        .update(claimed_until=now + CLAIM_LEASE, attempts=F("attempts") + 1)
+def _rendered(
+    email: ReservationEmail,
+    *,
+    dedup_key: str,
+    previous_end_time: datetime | None,
+    now: datetime,
+) -> OutboundEmail:
+    """The email as a row, rendered, not yet saved."""
+    reservation, kind, payment = email.reservation, email.kind, email.payment
+    context = {
+        "subject": kind.label,
+        **_reservation_context(
+            reservation=reservation, previous_end_time=previous_end_time, now=now
+        ),
+        **(_payment_context(reservation=reservation, payment=payment) if payment else {}),
+    }
+    return OutboundEmail(
+        kind=kind,
+        reservation=reservation,
+        recipient=reservation.email,
+        subject=kind.label,
+        body_text=render_to_string(f"notifications/{kind.value}.txt", context),
+        body_html=render_to_string(f"notifications/{kind.value}.html", context),
+        dedup_key=dedup_key,
+        created_at=now,
+        next_attempt_at=now + SWEEP_GRACE,
     )
-    return claimed == 1
 
 
-def _send(email: OutboundEmail) -> None:
-    connection = get_connection(timeout=settings.EMAIL_TIMEOUT or SEND_TIMEOUT_SECONDS)
+def _claim(*, email_ids: Sequence[int], now: datetime) -> list[OutboundEmail]:
+    """The unsent emails of ``email_ids`` that nobody holds, each now held by this sender
+    (``claimed_until``), committed at once: no row lock is held while talking to the mail
+    server, which can take seconds (on SQLite any open write transaction blocks every booking).
+    Rows another sender is claiming at this moment are skipped, not waited for."""
+    with transaction.atomic():
+        emails = list(
+            OutboundEmail.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=email_ids, sent_at__isnull=True)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+            .order_by("pk")
+        )
+        OutboundEmail.objects.filter(pk__in=[email.pk for email in emails]).update(
+            claimed_until=now + CLAIM_LEASE, attempts=F("attempts") + 1
+        )
+    for email in emails:
+        email.attempts += 1
+    return emails
+
+
+def _message(email: OutboundEmail, connection: BaseEmailBackend) -> EmailMultiAlternatives:
     message = EmailMultiAlternatives(
         subject=email.subject,
         body=email.body_text,
@@ -251,7 +374,15 @@ def _send(email: OutboundEmail) -> None:
         connection=connection,
     )
     message.attach_alternative(email.body_html, "text/html")
-    message.send()
+    return message
+
+
+def _record_failure(email: OutboundEmail, error: Exception, *, now: datetime) -> None:
+    OutboundEmail.objects.filter(pk=email.pk).update(
+        claimed_until=None,
+        last_error=f"{type(error).__name__}: {error}"[:2000],
+        next_attempt_at=now + _retry_backoff(attempts=email.attempts),
+    )
 
 
 def _retry_backoff(*, attempts: int) -> timedelta:

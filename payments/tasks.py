@@ -1,3 +1,5 @@
+from collections import Counter
+
 from celery import shared_task
 
 from payments import services
@@ -19,22 +21,33 @@ def release_card_setup(reservation_id: int) -> None:
     services.release_card_setup(reservation_id=reservation_id)
 
 
-@shared_task(
-    # Acknowledged only once it has run, so a worker shutting down mid-charge leaves the message
-    # for another; the charge's lease keeps the two from both calling Stripe.
-    acks_late=True,
-    autoretry_for=(ServiceUnavailable,),
-    retry_backoff=30,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    # About an hour of retries; the sweep (retry_due_charges) takes over after that.
-    max_retries=8,
-)
+# Acknowledged only once they have run, so a worker shutting down mid-charge leaves the message
+# for another; the charges' leases keep the two from both calling Stripe. About an hour of
+# retries; the sweep (retry_due_charges) takes over after that.
+_CHARGE_RETRIES = {
+    "acks_late": True,
+    "autoretry_for": (ServiceUnavailable,),
+    "retry_backoff": 30,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+
+@shared_task(**_CHARGE_RETRIES)
 def charge_reservation(reservation_id: int) -> str | None:
-    """Charge an ended reservation's fee to its saved card; queued when it ends. Returns the
-    charge's status."""
+    """Charge an ended reservation's fee to its saved card; queued when it ends early or by its
+    end-time task. Returns the charge's status."""
     charge = services.charge_for_reservation(reservation_id=reservation_id)
     return None if charge is None else charge.status
+
+
+@shared_task(ignore_result=True, **_CHARGE_RETRIES)
+def charge_reservations(reservation_ids: list[int]) -> dict[str, int]:
+    """Charge a batch of ended reservations' fees; queued by the sweep that ended them, or by
+    a batch for what it had no time to send. Returns how many charges stand in each status."""
+    charges = services.charge_for_reservations(reservation_ids=reservation_ids)
+    return dict(Counter(charge.status for charge in charges))
 
 
 @shared_task

@@ -232,6 +232,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 ENGINE_SWEEP_SECONDS = env.float("ENGINE_SWEEP_SECONDS", default=5.0)
 END_TASK_HORIZON_SECONDS = env.int("END_TASK_HORIZON_SECONDS", default=10 * 60)
 REMINDER_MINUTES_BEFORE_END = env.int("REMINDER_MINUTES_BEFORE_END", default=15)
+# The sweep that ends reservations has a queue of its own, so that it never waits behind a
+# backlog of charges and emails. A worker consumes every queue listed here unless told
+# otherwise (--queues); the Procfiles name both.
+CELERY_TASK_QUEUES = {"celery": {}, "engine": {}}
+CELERY_TASK_ROUTES = {"reservations.tasks.end_due_reservations": {"queue": "engine"}}
+# Celery closes the database connection around every task unless told to reuse it; the
+# connection's age and health are left to Django's CONN_MAX_AGE instead (securemyspot/celery.py),
+# so a worker does not pay for a new PostgreSQL connection per task.
+CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_IGNORE_RESULT = not REDIS_URL
 CELERY_TIMEZONE = "UTC"

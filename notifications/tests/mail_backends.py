@@ -28,3 +28,16 @@ class BounceRefusingBackend(LocmemBackend):
                     {r: (550, b"5.1.1 No such user") for r in refused}
                 )
         return super().send_messages(email_messages)
+
+
+COUNTING_CONNECTIONS = "notifications.tests.mail_backends.ConnectionCountingBackend"
+
+
+class ConnectionCountingBackend(LocmemBackend):
+    """Sends to ``django.core.mail.outbox`` and counts the connections opened to do it."""
+
+    opened = 0
+
+    def open(self) -> bool:
+        ConnectionCountingBackend.opened += 1
+        return True

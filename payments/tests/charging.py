@@ -80,6 +80,6 @@ def charge_and_die_before_recording(monkeypatch: pytest.MonkeyPatch, reservation
         raise WorkerKilled
 
     with monkeypatch.context() as patch:
-        patch.setattr(services, "_record_charge_result", killed)
+        patch.setattr(services, "_record_charge_results", killed)
         with pytest.raises(WorkerKilled):
             services.charge_for_reservation(reservation_id=reservation.pk)

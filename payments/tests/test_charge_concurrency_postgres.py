@@ -83,3 +83,17 @@ def test_drivers_retrying_in_two_tabs_share_one_payment(fake_stripe):
     assert len(set(secrets)) == 1
     # The failed off-session one and the one to pay in the browser.
     assert len(fake_stripe.payment_intents_of(reservation.pk)) == 2
+
+
+def test_batches_overlapping_at_once_charge_each_reservation_once(fake_stripe):
+    reservations = [ended_with_card_at_stripe(fake_stripe) for _ in range(6)]
+    ids = [reservation.pk for reservation in reservations]
+    # Each worker has the same reservations in a different order and a different cut.
+    batches = iter([ids, ids[::-1], ids[2:] + ids[:2], ids[3:]])
+
+    assert at_once(lambda: services.charge_for_reservations(reservation_ids=next(batches))) == []
+
+    assert [len(fake_stripe.payment_intents_of(pk)) for pk in ids] == [1] * len(ids)
+    assert set(Charge.objects.values_list("status", flat=True)) == {Charge.Status.SUCCEEDED}
+    receipts = OutboundEmail.objects.filter(kind=EmailKind.ENDED)
+    assert sorted(receipts.values_list("reservation_id", flat=True)) == sorted(ids)

@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from payments.tasks import charge_reservation
+from payments.tasks import charge_reservation, charge_reservations
 from payments.tests.charging import ended_with_card_at_stripe
+from reservations.models import Reservation
 from reservations.tasks import end_reservation
 from reservations.tests.workers import (  # noqa: F401 (fixtures)
     DEADLINE_SECONDS,
@@ -60,3 +61,23 @@ def test_a_charge_task_run_by_two_workers_at_once_charges_and_emails_once(engine
     [intent] = fake_stripe.payment_intents_of(reservation.pk)
     assert (intent.amount, intent.status) == (1234, "succeeded")
     assert [m["Subject"] for m in engine.sent_emails()] == ["Reservation Has Ended"]
+
+
+def test_a_batch_charge_task_run_by_two_workers_at_once_charges_and_emails_each_once(
+    engine, fake_stripe
+):
+    workers = engine.start(workers=WORKERS)
+    ids = [ended_with_card_at_stripe(fake_stripe, amount_cents=1234).pk for _ in range(5)]
+
+    for _ in range(COPIES):
+        engine.send(charge_reservations, ids)
+
+    wait_until(lambda: finalised(*ids), "every receipt is sent")
+    wait_until(
+        lambda: all(f"{charge_reservations.name}[" in worker.output() for worker in workers),
+        "both workers ran the batch",
+    )
+    assert [len(fake_stripe.payment_intents_of(pk)) for pk in ids] == [1] * len(ids)
+    assert sorted(m["To"] for m in engine.sent_emails()) == sorted(
+        Reservation.objects.filter(pk__in=ids).values_list("email", flat=True)
+    )

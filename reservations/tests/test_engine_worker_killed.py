@@ -17,7 +17,7 @@ from django.utils import timezone
 from notifications.models import EmailKind, OutboundEmail
 from payments.models import Charge
 from payments.services import CHARGE_LEASE, retry_due_charges
-from payments.tasks import charge_reservation
+from payments.tasks import charge_reservations
 from reservations.models import Reservation
 from reservations.tasks import end_due_reservations
 from reservations.tests.workers import (  # noqa: F401 (fixtures)
@@ -55,15 +55,15 @@ def paid(reservation_ids: list[int]) -> int:
 def start_the_batch_and_wait_until_a_charge_is_being_sent(
     engine: Engine, worker: CeleryProcess, due: list[int]
 ) -> int:
-    """The sweep ends every reservation in one batch and queues their charges; wait until a
-    good part of them is paid and a pool process of the worker is sending one to localstripe,
-    the moment to be killed. Returns that process."""
+    """The sweep ends every reservation in one batch and queues their charges, 50 to a task;
+    wait until a good part of them is paid and a pool process of the worker is sending a batch
+    to localstripe, the moment to be killed. Returns that process."""
     engine.send(end_due_reservations)
 
     def charging() -> int | None:
         if paid(due) < KILLED_AFTER:
             return None
-        return next(iter(worker.running(charge_reservation)), None)
+        return next(iter(worker.running(charge_reservations)), None)
 
     return wait_until(
         charging, f"{KILLED_AFTER} reservations are paid and another is being charged"

@@ -7,15 +7,18 @@ PostgreSQL database, the configured RabbitMQ and Redis, and localstripe, and let
 what matters: the database, the PaymentIntents at localstripe, the messages at the mail server
 (Django's file backend, one folder per test).
 
-Each test has a queue of its own on the shared broker. Its processes run the project's Celery
-app with that queue as the default queue, so whatever they queue (beat's sweeps, the charge
-after an end, the email after a charge) goes there, and the test's own process is routed the
-same way while it runs. So no other worker on the broker (another test run, a local ``make
-run``, a benchmark) takes the test's tasks, and the test's workers take nobody else's.
+Each test has queues of its own on the shared broker. Its processes run the project's Celery
+app with the test's queue as the default queue, so whatever they queue (beat's sweeps, the
+charge after an end, the email after a charge) goes there, or, for the ending sweep, which has
+a queue of its own (CELERY_TASK_ROUTES), to a second queue of the test's; the test's own
+process is routed the same way while it runs. So no other worker on the broker (another test
+run, a local ``make run``, a benchmark) takes the test's tasks, and the test's workers take
+nobody else's.
 """
 
 import email
 import email.policy
+import json
 import os
 import signal
 import socket
@@ -70,13 +73,14 @@ DEADLINE_SECONDS = 45.0
 POLL_SECONDS = 0.05
 STOP_SECONDS = 10.0
 
-# `celery` run with the project's app, its default queue the test's (ENGINE_TEST_QUEUE).
+# `celery` run with the project's app, its queues the test's (queues_for_test, passed as JSON in
+# ENGINE_TEST_CELERY).
 CELERY_COMMAND = [
     sys.executable,
     "-c",
-    "import os, sys\n"
+    "import json, os, sys\n"
     "from securemyspot.celery import app\n"
-    "app.conf.task_default_queue = os.environ['ENGINE_TEST_QUEUE']\n"
+    "app.conf.update(json.loads(os.environ['ENGINE_TEST_CELERY']))\n"
     "sys.exit(app.start(sys.argv[1:]))\n",
 ]
 
@@ -84,6 +88,21 @@ CELERY_COMMAND = [
 AMQP = ("amqp", "amqps", "pyamqp")
 
 T = TypeVar("T")
+
+
+def queues_for_test(queue: str) -> dict[str, object]:
+    """Celery settings that send every task to ``queue``, or a task routed to a queue of its
+    own (CELERY_TASK_ROUTES) to a queue named after ``queue`` and that one: the test's queues in
+    place of the project's."""
+    routes = {
+        task: {"queue": f"{queue}-{route['queue']}"}
+        for task, route in settings.CELERY_TASK_ROUTES.items()
+    }
+    return {
+        "task_default_queue": queue,
+        "task_queues": {queue: {}} | {route["queue"]: {} for route in routes.values()},
+        "task_routes": routes,
+    }
 
 
 def wait_until(condition: Callable[[], T], what: str, *, timeout: float = DEADLINE_SECONDS) -> T:
@@ -211,7 +230,7 @@ class Engine:
             "worker",
             "--pool=prefork",
             "--concurrency=2",
-            f"--queues={self.queue}",
+            f"--queues={','.join(queues_for_test(self.queue)['task_queues'])}",
             f"--hostname={node}",
             "--without-mingle",
             "--without-gossip",
@@ -256,7 +275,7 @@ class Engine:
             "EMAIL_URL": f"filemail:///{self.mail_dir}",
             "DATA_DIR": str(self.directory / "data"),
             "ENGINE_SWEEP_SECONDS": str(SWEEP_SECONDS),
-            "ENGINE_TEST_QUEUE": self.queue,
+            "ENGINE_TEST_CELERY": json.dumps(queues_for_test(self.queue)),
             "LOG_LEVEL": "INFO",
         }
 
@@ -310,9 +329,10 @@ def engine_fixture(transactional_db, tmp_path) -> Iterator[Engine]:
             "worker processes: runs in .ci/run's second pass"
         )
     engine = Engine(queue=f"test-engine-{uuid.uuid4().hex}", directory=tmp_path)
-    previous = {key: app.conf[key] for key in ("task_default_queue", "task_always_eager")}
+    queues = queues_for_test(engine.queue)
+    previous = {key: app.conf[key] for key in [*queues, "task_always_eager"]}
     # update(), not assignment: only an update makes Celery rebuild a router it has cached.
-    app.conf.update(task_default_queue=engine.queue, task_always_eager=False)
+    app.conf.update(queues, task_always_eager=False)
     after_task_publish.connect(engine.record_publish, weak=False)
     try:
         yield engine
@@ -320,7 +340,8 @@ def engine_fixture(transactional_db, tmp_path) -> Iterator[Engine]:
         after_task_publish.disconnect(engine.record_publish)
         engine.stop()
         app.conf.update(previous)
-        _delete_queue(engine.queue)
+        for queue in queues["task_queues"]:
+            _delete_queue(queue)
 
 
 def reservation_with_card(
