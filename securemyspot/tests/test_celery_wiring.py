@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
+from django.db import connections
 from django.utils import timezone
 
 from accounts.models import AuthToken, User
@@ -30,6 +31,9 @@ def test_a_task_sent_through_the_configured_broker_runs_on_a_worker(private_queu
 
     def on_finish(sender=None, **kwargs):
         if sender.name == purge_expired_tokens.name:
+            # Runs in the worker's thread, which keeps its database connection between tasks
+            # (CELERY_DB_REUSE_MAX): closed, so that the test database can be dropped at the end.
+            connections.close_all()
             finished.set()
 
     task_postrun.connect(on_finish, weak=False)
