@@ -183,9 +183,9 @@ def _nearest(
     lat: float,
     lng: float,
     radius_m: float,
-    limit: int | None,
-    start: datetime | None,
-    end: datetime | None,
+    limit: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
 ) -> list:
     """The first column of ``query``'s rows for the search. For the ``limit`` nearest, small
     circles are tried first: in a dense area they hold all of them, and are far cheaper to
@@ -233,7 +233,7 @@ def available_spots_near(
 def available_spot_ids_near(**search) -> list[int]:
     """The ids ``available_spots_near`` answers with, in its order; the same keywords but
     ``unit``."""
-    return _nearest(_NEAREST_IDS, (), **{"limit": None, "start": None, "end": None, **search})
+    return _nearest(_NEAREST_IDS, (), **search)
 
 
 def available_spots_near_sql(*, lat: float, lng: float, radius_m: float, unit: str) -> tuple:
