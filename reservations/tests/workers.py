@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 import pytest
 import stripe
 from celery import Task
-from celery.result import AsyncResult
+from celery.result import AsyncResult, allow_join_result
 from celery.signals import after_task_publish
 from django.conf import settings
 from django.db import connection
@@ -335,7 +335,11 @@ def engine_fixture(transactional_db, tmp_path) -> Iterator[Engine]:
     app.conf.update(queues, task_always_eager=False)
     after_task_publish.connect(engine.record_publish, weak=False)
     try:
-        yield engine
+        # The test waits on its workers' results. An in-process worker started by an earlier
+        # test (celery.contrib.testing) can leave this process marked as a worker, whose
+        # result.get() Celery refuses; this process is the workers' client, never a task.
+        with allow_join_result():
+            yield engine
     finally:
         after_task_publish.disconnect(engine.record_publish)
         engine.stop()
