@@ -51,17 +51,31 @@ def _calling_stripe() -> Iterator[None]:
         raise
 
 
+# Our ids (reservations, charges) are positive 64-bit integers; anything else in metadata names
+# none of ours, and a larger number would overflow the database's integer in a lookup.
+MAX_ID = 2**63 - 1
+
+
 def _metadata_int(metadata: dict[str, Any] | None, key: str) -> int | None:
     try:
-        return int((metadata or {})[key])
+        value = int((metadata or {})[key])
     except (KeyError, TypeError, ValueError):
         return None
+    return value if 0 < value <= MAX_ID else None
+
+
+def _text(fields: dict[str, Any], key: str) -> str:
+    """A field Stripe always sends as non-empty text; anything else is not a Stripe event."""
+    value = fields[key]
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"{key} must be text, not {json.dumps(value)}")
+    return value
 
 
 def _setup_intent_info(intent: dict[str, Any]) -> SetupIntentInfo:
     last_error = intent.get("last_setup_error") or {}
     return SetupIntentInfo(
-        id=intent["id"],
+        id=_text(intent, "id"),
         client_secret=intent.get("client_secret") or "",
         status=intent["status"],
         customer=_id_of(intent.get("customer")),
@@ -75,7 +89,7 @@ def _payment_intent_info(intent: dict[str, Any]) -> PaymentIntentInfo:
     last_error = intent.get("last_payment_error") or {}
     metadata = intent.get("metadata")
     return PaymentIntentInfo(
-        id=intent["id"],
+        id=_text(intent, "id"),
         status=intent["status"],
         client_secret=intent.get("client_secret") or "",
         amount=intent.get("amount") or 0,
@@ -87,6 +101,14 @@ def _payment_intent_info(intent: dict[str, Any]) -> PaymentIntentInfo:
         failure_code=last_error.get("code"),
         failure_message=last_error.get("message"),
     )
+
+
+def _problem(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"{exc.args[0]} is missing"
+    if isinstance(exc, ValueError):
+        return "not JSON"
+    return str(exc)
 
 
 def _message(exc: stripe.StripeError) -> str:
@@ -307,12 +329,12 @@ class StripeGateway:
             event_object = event["data"]["object"]
             kind = event_object.get("object")
             return WebhookEventInfo(
-                id=event["id"],
-                type=event["type"],
+                id=_text(event, "id"),
+                type=_text(event, "type"),
                 setup_intent=_setup_intent_info(event_object) if kind == "setup_intent" else None,
                 payment_intent=(
                     _payment_intent_info(event_object) if kind == "payment_intent" else None
                 ),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise InvalidWebhook("The body is not a Stripe event.") from exc
+            raise InvalidWebhook(f"The body is not a Stripe event ({_problem(exc)}).") from exc

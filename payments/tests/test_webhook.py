@@ -1,3 +1,4 @@
+import json
 import uuid
 
 import pytest
@@ -150,3 +151,34 @@ def test_without_stripe_keys_there_is_no_webhook(client, sandbox):
 
     assert response.status_code == 404
     assert "detail" in response.json()
+
+
+@pytest.mark.parametrize("event_id", [None, "", 42], ids=["null", "empty", "number"])
+def test_a_signed_event_without_a_text_id_is_refused_naming_the_id(client, fake_stripe, event_id):
+    payload = json.dumps(
+        {"id": event_id, "type": "setup_intent.succeeded", "data": {"object": {}}}
+    ).encode()
+
+    response = deliver(client, payload, signed_event(payload))
+
+    assert response.status_code == 400
+    assert "id must be text" in json.dumps(response.json())
+    assert not WebhookEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "charge_id", [str(2**63), "-1", "99999999999999999999999999"], ids=["2^63", "negative", "huge"]
+)
+def test_a_payment_intent_naming_an_impossible_charge_is_acknowledged_as_no_charges(
+    client, fake_stripe, charge_id
+):
+    intent = {
+        "id": "pi_foreign_1",
+        "object": "payment_intent",
+        "status": "succeeded",
+        "metadata": {"charge_id": charge_id, "attempt": "1"},
+    }
+    payload = event_payload(f"evt_{uuid.uuid4().hex}", "payment_intent.succeeded", intent)
+
+    assert deliver(client, payload, signed_event(payload)).status_code == 200
+    assert WebhookEvent.objects.count() == 1
