@@ -272,7 +272,9 @@ class SandboxCardView(APIView):
         summary="Sandbox only: save a test card on a SetupIntent",
         description=(
             "Served only when no Stripe key is set: does what Stripe.js does in the browser, "
-            "with one of Stripe's test cards. 4242424242424242 succeeds (and confirms the "
+            "with one of Stripe's test cards, given the SetupIntent's client secret (the "
+            "`clientSecret` create-payment-intent returned), as Stripe.js is. "
+            "4242424242424242 succeeds (and confirms the "
             "reservation, as Stripe's webhook would), 4000000000000002 is declined (402; the "
             "SetupIntent awaits another card), 4000002760003184 requires authentication. "
             "See docs/payments.md."
@@ -282,9 +284,15 @@ class SandboxCardView(APIView):
             200: OpenApiResponse(
                 SandboxSetupIntentSerializer, description="The SetupIntent after the attempt."
             ),
-            400: OpenApiResponse(description='`{"card_number": ["..."]}`: not a test card.'),
+            400: OpenApiResponse(
+                description='`{"card_number": ["..."]}`: not a test card; '
+                '`{"client_secret": ["..."]}`: missing.'
+            ),
             402: OpenApiResponse(CardDeclinedSerializer, description="The card was declined."),
-            404: OpenApiResponse(description="No such SetupIntent, or Stripe keys are set."),
+            404: OpenApiResponse(
+                description="No such SetupIntent, or not with this client secret, or Stripe keys "
+                "are set."
+            ),
             409: OpenApiResponse(
                 PaymentConflictSerializer,
                 description="The SetupIntent already succeeded or was cancelled.",
@@ -296,7 +304,9 @@ class SandboxCardView(APIView):
         card.is_valid(raise_exception=True)
         try:
             intent = services.complete_sandbox_card_step(
-                setup_intent_id=setup_intent_id, card_number=card.validated_data["card_number"]
+                setup_intent_id=setup_intent_id,
+                client_secret=card.validated_data["client_secret"],
+                card_number=card.validated_data["card_number"],
             )
         except services.SandboxDisabled:
             raise NotFound("The payment sandbox is off: Stripe keys are set.") from None

@@ -46,6 +46,10 @@ class WebhookReceivedSerializer(serializers.Serializer):
 
 
 class SandboxCardSerializer(serializers.Serializer):
+    client_secret = serializers.CharField(
+        max_length=128,
+        help_text="The SetupIntent's client secret, as create-payment-intent returned it.",
+    )
     card_number = serializers.CharField(
         max_length=32, help_text="One of Stripe's test card numbers, e.g. 4242424242424242."
     )

@@ -336,7 +336,9 @@ def resolve_lapsed_holds(*, now: datetime | None = None, batch_size: int = 100) 
     return dict(outcomes)
 
 
-def complete_sandbox_card_step(*, setup_intent_id: str, card_number: str) -> SetupIntentInfo:
+def complete_sandbox_card_step(
+    *, setup_intent_id: str, client_secret: str, card_number: str
+) -> SetupIntentInfo:
     """The sandbox's stand-in for Stripe.js: try a test card on a SetupIntent. When the card
     is saved the reservation is confirmed at once, as Stripe's setup_intent.succeeded webhook
     would have it."""
@@ -344,7 +346,9 @@ def complete_sandbox_card_step(*, setup_intent_id: str, card_number: str) -> Set
     if not isinstance(gateway, SandboxGateway):
         raise SandboxDisabled
     try:
-        intent = gateway.confirm_setup_intent(setup_intent_id, card_number=card_number)
+        intent = gateway.confirm_setup_intent(
+            setup_intent_id, client_secret=client_secret, card_number=card_number
+        )
     except SetupIntentNotFound:
         raise Http404 from None
     if intent.status == SUCCEEDED:

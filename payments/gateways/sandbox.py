@@ -215,14 +215,21 @@ class SandboxGateway:
             "This server runs the payment sandbox, which sends no webhooks: no Stripe key is set."
         )
 
-    def confirm_setup_intent(self, setup_intent_id: str, *, card_number: str) -> SetupIntentInfo:
-        """What Stripe.js does in the browser: try the card on the SetupIntent. A declined card
-        leaves it awaiting another card and raises CardDeclined."""
+    def confirm_setup_intent(
+        self, setup_intent_id: str, *, client_secret: str, card_number: str
+    ) -> SetupIntentInfo:
+        """What Stripe.js does in the browser: try the card on the SetupIntent, which, as at
+        Stripe, takes its client secret (only the checkout that made it was given that; the id
+        alone may be seen elsewhere). A wrong secret is answered as an unknown SetupIntent, so
+        it tells nothing about which ids exist. A declined card leaves it awaiting another card
+        and raises CardDeclined."""
         card = TEST_CARDS.get(card_number)
         if card is None:
             raise UnknownSandboxCard()
         with transaction.atomic():
             intent = self._get(setup_intent_id, SandboxSetupIntent.objects.select_for_update())
+            if not secrets.compare_digest(intent.client_secret, client_secret):
+                raise SetupIntentNotFound(setup_intent_id)
             if intent.status in (SUCCEEDED, CANCELED):
                 raise UnexpectedSetupIntentState(intent.status)
             if card.outcome == DECLINED:

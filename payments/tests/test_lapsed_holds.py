@@ -133,7 +133,10 @@ class CardSavedAtTheLastMoment(SandboxGateway):
     """The driver's card goes through just as the sweep cancels their SetupIntent."""
 
     def cancel_setup_intent(self, setup_intent_id: str, *, idempotency_key: str):
-        self.confirm_setup_intent(setup_intent_id, card_number="4242424242424242")
+        secret = SandboxSetupIntent.objects.get(pk=setup_intent_id).client_secret
+        self.confirm_setup_intent(
+            setup_intent_id, client_secret=secret, card_number="4242424242424242"
+        )
         return super().cancel_setup_intent(setup_intent_id, idempotency_key=idempotency_key)
 
 

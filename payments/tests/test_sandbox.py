@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 def enter_card(client, client_secret: str, card_number: str):
     return client.post(
         f"/sandbox/setup-intents/{setup_intent_id_of(client_secret)}/confirm/",
-        {"card_number": card_number},
+        {"client_secret": client_secret, "card_number": card_number},
         format="json",
     )
 
@@ -111,6 +111,32 @@ def test_a_setup_intent_that_succeeded_takes_no_other_card(checkout, api_client)
 
     assert response.status_code == 409
     assert response.json()["setup_intent_status"] == "succeeded"
+
+
+def test_the_setup_intent_id_alone_saves_no_card(checkout, api_client, guest_booking):
+    response = api_client.post(
+        f"/sandbox/setup-intents/{setup_intent_id_of(checkout)}/confirm/",
+        {"card_number": "4242424242424242"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "client_secret" in response.json()
+    guest_booking.refresh_from_db()
+    assert guest_booking.status == Reservation.Status.PENDING_PAYMENT
+
+
+def test_another_client_secret_saves_no_card_and_tells_nothing(checkout, api_client, guest_booking):
+    """Someone who learnt the id (a log, a shared screen) cannot pay for the reservation; the
+    answer is the unknown SetupIntent's, so it does not confirm that the id exists either."""
+    forged = f"{setup_intent_id_of(checkout)}_secret_guessed"
+
+    response = enter_card(api_client, forged, "4242424242424242")
+
+    assert response.status_code == 404
+    guest_booking.refresh_from_db()
+    assert guest_booking.status == Reservation.Status.PENDING_PAYMENT
+    assert SandboxSetupIntent.objects.get(pk=setup_intent_id_of(checkout)).status != "succeeded"
 
 
 def test_an_unknown_setup_intent_is_not_found(sandbox, api_client):
