@@ -2,8 +2,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from payments import services
 from payments.models import Charge, StripeCustomer, WebhookEvent
+from payments.services import charging
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -69,7 +69,7 @@ class ChargeAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Mark as handled (clear the attention flag)", permissions=["handle"])
     def mark_handled(self, request: HttpRequest, queryset: QuerySet[Charge]) -> None:
-        handled = services.clear_charge_attention(
+        handled = charging.clear_charge_attention(
             charge_ids=list(queryset.values_list("pk", flat=True))
         )
         self.message_user(request, f"{handled} charge(s) marked as handled.", messages.SUCCESS)

@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from payments import links, services
+from payments import links
 from payments.gateways import WebhooksNotConfigured
 from payments.serializers import (
     CardDeclinedSerializer,
@@ -18,10 +18,11 @@ from payments.serializers import (
     PaymentConflictSerializer,
     PaymentIntentSecretSerializer,
     RecoveryConflictSerializer,
-    SandboxCardSerializer,
+    SandboxSetupCardSerializer,
     SandboxSetupIntentSerializer,
     WebhookReceivedSerializer,
 )
+from payments.services import card_setup, recovery, sandbox, webhooks
 from reservations.selectors import reservation_of_guest, reservation_of_user
 
 NOT_FOUND = OpenApiResponse(
@@ -103,7 +104,7 @@ class UserCardSetupView(SignedInView):
     )
     def post(self, request: Request, reservation_id: str) -> Response:
         reservation = reservation_of_user(user=request.user, reservation_id=int(reservation_id))
-        return _client_secret(services.start_card_setup(reservation_id=reservation.pk))
+        return _client_secret(card_setup.start_card_setup(reservation_id=reservation.pk))
 
 
 class GuestCardSetupView(GuestView):
@@ -118,7 +119,7 @@ class GuestCardSetupView(GuestView):
     )
     def post(self, request: Request, reservation_id: str, email: str) -> Response:
         reservation = reservation_of_guest(email=email, reservation_id=int(reservation_id))
-        return _client_secret(services.start_card_setup(reservation_id=reservation.pk))
+        return _client_secret(card_setup.start_card_setup(reservation_id=reservation.pk))
 
 
 class UserCardSetupConfirmView(SignedInView):
@@ -132,7 +133,7 @@ class UserCardSetupConfirmView(SignedInView):
     )
     def get(self, request: Request, reservation_id: str) -> Response:
         reservation = reservation_of_user(user=request.user, reservation_id=int(reservation_id))
-        services.confirm_card_setup(reservation_id=reservation.pk)
+        card_setup.confirm_card_setup(reservation_id=reservation.pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -147,7 +148,7 @@ class GuestCardSetupConfirmView(GuestView):
     )
     def get(self, request: Request, reservation_id: str, email: str) -> Response:
         reservation = reservation_of_guest(email=email, reservation_id=int(reservation_id))
-        services.confirm_card_setup(reservation_id=reservation.pk)
+        card_setup.confirm_card_setup(reservation_id=reservation.pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -191,7 +192,7 @@ class PaymentRecoveryView(GuestView):
         },
     )
     def post(self, request: Request, token: str) -> Response:
-        intent = services.start_payment_recovery(reservation_id=links.reservation_id_from(token))
+        intent = recovery.start_payment_recovery(reservation_id=links.reservation_id_from(token))
         return Response({"clientSecret": intent.client_secret})
 
 
@@ -219,7 +220,7 @@ class PaymentRecoveryConfirmView(GuestView):
         },
     )
     def post(self, request: Request, token: str) -> Response:
-        services.confirm_payment_recovery(reservation_id=links.reservation_id_from(token))
+        recovery.confirm_payment_recovery(reservation_id=links.reservation_id_from(token))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -254,7 +255,7 @@ class StripeWebhookView(APIView):
     )
     def post(self, request: Request) -> Response:
         try:
-            services.handle_stripe_webhook(
+            webhooks.handle_stripe_webhook(
                 payload=request.body, signature=request.headers.get("Stripe-Signature", "")
             )
         except WebhooksNotConfigured as exc:
@@ -279,7 +280,7 @@ class SandboxCardView(APIView):
             "SetupIntent awaits another card), 4000002760003184 requires authentication. "
             "See docs/payments.md."
         ),
-        request=SandboxCardSerializer,
+        request=SandboxSetupCardSerializer,
         responses={
             200: OpenApiResponse(
                 SandboxSetupIntentSerializer, description="The SetupIntent after the attempt."
@@ -300,14 +301,14 @@ class SandboxCardView(APIView):
         },
     )
     def post(self, request: Request, setup_intent_id: str) -> Response:
-        card = SandboxCardSerializer(data=request.data)
+        card = SandboxSetupCardSerializer(data=request.data)
         card.is_valid(raise_exception=True)
         try:
-            intent = services.complete_sandbox_card_step(
+            intent = sandbox.complete_sandbox_card_step(
                 setup_intent_id=setup_intent_id,
                 client_secret=card.validated_data["client_secret"],
                 card_number=card.validated_data["card_number"],
             )
-        except services.SandboxDisabled:
+        except sandbox.SandboxDisabled:
             raise NotFound("The payment sandbox is off: Stripe keys are set.") from None
         return Response(SandboxSetupIntentSerializer(intent).data)

@@ -46,10 +46,6 @@ class WebhookReceivedSerializer(serializers.Serializer):
 
 
 class SandboxCardSerializer(serializers.Serializer):
-    client_secret = serializers.CharField(
-        max_length=128,
-        help_text="The SetupIntent's client secret, as create-payment-intent returned it.",
-    )
     card_number = serializers.CharField(
         max_length=32, help_text="One of Stripe's test card numbers, e.g. 4242424242424242."
     )
@@ -57,6 +53,13 @@ class SandboxCardSerializer(serializers.Serializer):
     def validate_card_number(self, value: str) -> str:
         # Accept the number as people type it: "4242 4242 4242 4242".
         return "".join(value.replace("-", " ").split())
+
+
+class SandboxSetupCardSerializer(SandboxCardSerializer):
+    client_secret = serializers.CharField(
+        max_length=128,
+        help_text="The SetupIntent's client secret, as create-payment-intent returned it.",
+    )
 
 
 class SandboxSetupIntentSerializer(serializers.Serializer):

@@ -2,7 +2,7 @@ from collections import Counter
 
 from celery import shared_task
 
-from payments import services
+from payments.services import card_setup, charging
 from securemyspot.errors import ServiceUnavailable
 
 
@@ -10,7 +10,7 @@ from securemyspot.errors import ServiceUnavailable
 def resolve_lapsed_holds() -> dict[str, int]:
     """Settle unpaid reservations whose hold lapsed. Runs every few seconds from beat; safe to
     run late or twice at once (each reservation is claimed with a row lock)."""
-    return services.resolve_lapsed_holds()
+    return card_setup.resolve_lapsed_holds()
 
 
 @shared_task(
@@ -18,7 +18,7 @@ def resolve_lapsed_holds() -> dict[str, int]:
 )
 def release_card_setup(reservation_id: int) -> None:
     """Cancel the SetupIntent of a reservation cancelled unpaid; queued after that commit."""
-    services.release_card_setup(reservation_id=reservation_id)
+    card_setup.release_card_setup(reservation_id=reservation_id)
 
 
 # Acknowledged only once they have run, so a worker shutting down mid-charge leaves the message
@@ -38,7 +38,7 @@ _CHARGE_RETRIES = {
 def charge_reservation(reservation_id: int) -> str | None:
     """Charge an ended reservation's fee to its saved card; queued when it ends early or by its
     end-time task. Returns the charge's status."""
-    charge = services.charge_for_reservation(reservation_id=reservation_id)
+    charge = charging.charge_for_reservation(reservation_id=reservation_id)
     return None if charge is None else charge.status
 
 
@@ -46,7 +46,7 @@ def charge_reservation(reservation_id: int) -> str | None:
 def charge_reservations(reservation_ids: list[int]) -> dict[str, int]:
     """Charge a batch of ended reservations' fees; queued by the sweep that ended them, or by
     a batch for what it had no time to send. Returns how many charges stand in each status."""
-    charges = services.charge_for_reservations(reservation_ids=reservation_ids)
+    charges = charging.charge_for_reservations(reservation_ids=reservation_ids)
     return dict(Counter(charge.status for charge in charges))
 
 
@@ -54,4 +54,4 @@ def charge_reservations(reservation_ids: list[int]) -> dict[str, int]:
 def retry_due_charges() -> int:
     """Charge what Stripe could not take before, and ended reservations whose charge task was
     lost. Runs every minute from beat; safe to run late or twice at once."""
-    return services.retry_due_charges()
+    return charging.retry_due_charges()

@@ -5,9 +5,10 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from payments import links, selectors, services
+from payments import links, selectors
 from payments.gateways import SUCCEEDED
 from payments.serializers import SandboxCardSerializer
+from payments.services import sandbox
 from securemyspot.errors import DomainError
 
 STRIPE_JS = "https://js.stripe.com/v3"
@@ -18,10 +19,10 @@ def pay_for_reservation(request: HttpRequest, token: str) -> HttpResponse:
     """Shows what is owed and takes a card: through Stripe.js, which calls the retry-payment
     and confirm-payment routes, or, in the sandbox, a form posting a test card number here."""
     reservation_id = links.reservation_id_from(token)
-    sandbox = services.sandbox_in_use()
+    in_sandbox = sandbox.sandbox_in_use()
     error = ""
     if request.method == "POST":
-        if not sandbox:
+        if not in_sandbox:
             return HttpResponse(status=405)
         error = _pay_in_sandbox(reservation_id, request.POST)
         if not error:
@@ -34,7 +35,7 @@ def pay_for_reservation(request: HttpRequest, token: str) -> HttpResponse:
         "payments/pay.html",
         {
             "page": page,
-            "sandbox": sandbox,
+            "sandbox": in_sandbox,
             "error": error,
             "stripe_js": STRIPE_JS,
             "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
@@ -51,7 +52,7 @@ def _pay_in_sandbox(reservation_id: int, data: QueryDict) -> str:
     if not card.is_valid():
         return card.errors["card_number"][0]
     try:
-        intent = services.complete_sandbox_payment(
+        intent = sandbox.complete_sandbox_payment(
             reservation_id=reservation_id, card_number=card.validated_data["card_number"]
         )
     except DomainError as refused:

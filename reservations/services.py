@@ -130,7 +130,7 @@ def _locked(reservation_id: int) -> Reservation:
 
 def _mark_ended(reservation: Reservation, *, now: datetime) -> None:
     """Ended at its ``end_time``: the spot is free and the fee for the time used is fixed. The
-    charge follows, outside this transaction (``payments.services.charge_for_reservation``)."""
+    charge follows, outside this transaction (payments.services.charging)."""
     fee = fee_for_period(reservation.rate, reservation.start_time, reservation.end_time)
     reservation.status = Reservation.Status.ENDED
     reservation.finished_at = now

@@ -5,9 +5,9 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from payments import services
 from payments.gateways.sandbox import TEST_CARDS
 from payments.models import SandboxCustomer, SandboxPaymentMethod
+from payments.services import charging
 from payments.tests.fake_stripe import FakeStripe
 from reservations.models import Reservation
 from reservations.tests.factories import ReservationFactory
@@ -80,6 +80,6 @@ def charge_and_die_before_recording(monkeypatch: pytest.MonkeyPatch, reservation
         raise WorkerKilled
 
     with monkeypatch.context() as patch:
-        patch.setattr(services, "_record_charge_results", killed)
+        patch.setattr(charging, "record_charge_results", killed)
         with pytest.raises(WorkerKilled):
-            services.charge_for_reservation(reservation_id=reservation.pk)
+            charging.charge_for_reservation(reservation_id=reservation.pk)

@@ -4,9 +4,10 @@ through the real SDK against localstripe; the driver is told what was charged or
 import pytest
 
 from notifications.models import EmailKind, OutboundEmail
-from payments import services, tasks
+from payments import tasks
 from payments.links import reservation_id_from
 from payments.models import Charge
+from payments.services import charging
 from payments.tests.charging import (
     AUTHENTICATION_REQUIRED,
     DECLINED_WHEN_CHARGED,
@@ -25,7 +26,7 @@ def charge(django_capture_on_commit_callbacks):
 
     def run(reservation: Reservation) -> Charge | None:
         with django_capture_on_commit_callbacks(execute=True):
-            return services.charge_for_reservation(reservation_id=reservation.pk)
+            return charging.charge_for_reservation(reservation_id=reservation.pk)
 
     return run
 
@@ -176,7 +177,7 @@ def test_a_reservation_with_no_saved_card_is_flagged_without_asking_stripe(
 def test_a_reservation_that_has_not_ended_is_not_charged(stripe_unreachable, status):
     reservation = ReservationFactory(status=status, amount_cents=1234)
 
-    assert services.charge_for_reservation(reservation_id=reservation.pk) is None
+    assert charging.charge_for_reservation(reservation_id=reservation.pk) is None
     assert not Charge.objects.exists()
 
 

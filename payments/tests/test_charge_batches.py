@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 
 from notifications.models import EmailKind, OutboundEmail
-from payments import services
 from payments.models import Charge, SandboxPaymentIntent
+from payments.services import charging
 from payments.tests.charging import (
     AUTHENTICATION_REQUIRED,
     DECLINED_WHEN_CHARGED,
@@ -21,6 +21,7 @@ from payments.tests.charging import (
 )
 from payments.tests.fake_stripe import free_port
 from reservations.models import Reservation
+from securemyspot.errors import ServiceUnavailable
 
 pytestmark = pytest.mark.django_db
 
@@ -36,8 +37,8 @@ def test_a_batch_run_twice_charges_each_reservation_once_and_emails_each_driver_
     ids = [reservation.pk for reservation in reservations]
 
     with django_capture_on_commit_callbacks(execute=True):
-        first = services.charge_for_reservations(reservation_ids=ids)
-        second = services.charge_for_reservations(reservation_ids=ids)
+        first = charging.charge_for_reservations(reservation_ids=ids)
+        second = charging.charge_for_reservations(reservation_ids=ids)
 
     assert [charge.status for charge in first] == [Charge.Status.SUCCEEDED] * 5
     assert [charge.status for charge in second] == [Charge.Status.SUCCEEDED] * 5
@@ -57,7 +58,7 @@ def test_a_batch_settles_each_reservation_as_its_card_allows(
     batch = [paid, declined, authenticate, waived, no_card]
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.charge_for_reservations(reservation_ids=[r.pk for r in batch])
+        charging.charge_for_reservations(reservation_ids=[r.pk for r in batch])
 
     charges = Charge.objects.in_bulk([r.pk for r in batch])
     assert [charges[r.pk].status for r in batch] == [
@@ -92,7 +93,7 @@ def test_reservations_not_ended_are_left_out_of_a_batch(sandbox):
     live = ended_with_card_in_sandbox()
     Reservation.objects.filter(pk=live.pk).update(status=Reservation.Status.CONFIRMED)
 
-    charges = services.charge_for_reservations(reservation_ids=[ended.pk, live.pk])
+    charges = charging.charge_for_reservations(reservation_ids=[ended.pk, live.pk])
 
     assert [charge.pk for charge in charges] == [ended.pk]
     assert not Charge.objects.filter(pk=live.pk).exists()
@@ -102,10 +103,10 @@ def test_a_batch_out_of_time_queues_what_it_did_not_send_as_a_task_of_its_own(
     sandbox, monkeypatch, django_capture_on_commit_callbacks
 ):
     ids = sorted(ended_with_card_in_sandbox().pk for _ in range(3))
-    monkeypatch.setattr(services, "CHARGE_BATCH_SECONDS", 0)
+    monkeypatch.setattr(charging, "CHARGE_BATCH_SECONDS", 0)
 
     with django_capture_on_commit_callbacks() as queued_tasks:
-        services.charge_for_reservations(reservation_ids=ids)
+        charging.charge_for_reservations(reservation_ids=ids)
 
     charges = Charge.objects.in_bulk(ids)
     assert charges[ids[0]].status == Charge.Status.SUCCEEDED
@@ -124,18 +125,18 @@ def test_stripe_going_down_mid_batch_keeps_the_answers_and_releases_the_rest(
     fake_stripe, settings, monkeypatch
 ):
     ids = sorted(ended_with_card_at_stripe(fake_stripe).pk for _ in range(3))
-    send = services._send_charge
+    send = charging._send_charge
     sent = []
 
     def stripe_down_after_the_first(gateway, charge, *, now):
         if sent:
             settings.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"
         sent.append(charge.pk)
-        return send(services.get_gateway(), charge, now=now)
+        return send(charging.get_gateway(), charge, now=now)
 
-    monkeypatch.setattr(services, "_send_charge", stripe_down_after_the_first)
-    with pytest.raises(services.ServiceUnavailable):
-        services.charge_for_reservations(reservation_ids=ids)
+    monkeypatch.setattr(charging, "_send_charge", stripe_down_after_the_first)
+    with pytest.raises(ServiceUnavailable):
+        charging.charge_for_reservations(reservation_ids=ids)
     monkeypatch.undo()
 
     charges = Charge.objects.in_bulk(ids)
@@ -146,7 +147,7 @@ def test_stripe_going_down_mid_batch_keeps_the_answers_and_releases_the_rest(
     ]
     assert [charges[pk].claimed_until for pk in ids] == [None, None, None]
     settings.STRIPE_API_BASE = fake_stripe.url
-    services.charge_for_reservations(reservation_ids=ids)
+    charging.charge_for_reservations(reservation_ids=ids)
     assert Charge.objects.get(pk=ids[2]).status == Charge.Status.SUCCEEDED
     assert [len(fake_stripe.payment_intents_of(pk)) for pk in (ids[0], ids[2])] == [1, 1]
 
@@ -160,13 +161,13 @@ def test_a_batch_whose_worker_died_before_recording_is_taken_up_once_its_leases_
         raise WorkerKilled
 
     with monkeypatch.context() as patch:
-        patch.setattr(services, "_record_charge_results", killed)
+        patch.setattr(charging, "record_charge_results", killed)
         with pytest.raises(WorkerKilled):
-            services.charge_for_reservations(reservation_ids=ids)
-    assert services.charge_for_reservations(reservation_ids=ids) == list(
+            charging.charge_for_reservations(reservation_ids=ids)
+    assert charging.charge_for_reservations(reservation_ids=ids) == list(
         Charge.objects.filter(pk__in=ids, status=Charge.Status.PENDING).order_by("pk")
     )  # still leased to the dead worker: nobody sends them again
-    assert services.retry_due_charges(now=timezone.now() + services.CHARGE_LEASE) == 3
+    assert charging.retry_due_charges(now=timezone.now() + charging.CHARGE_LEASE) == 3
 
     for pk in ids:
         assert len(fake_stripe.payment_intents_of(pk)) == 1

@@ -6,9 +6,9 @@ import pytest
 
 from notifications.services import deliver_pending_emails
 from notifications.tests.mail_backends import UNREACHABLE
-from payments import services
 from payments.gateways import PaymentGatewayUnavailable
 from payments.models import Charge
+from payments.services import charging
 from payments.tests.charging import (
     charge_and_die_before_recording,
     ended_with_card_at_stripe,
@@ -37,7 +37,7 @@ def test_stripe_unreachable_leaves_the_charge_to_retry_and_it_is_charged_once_la
     stripe_goes_down()
 
     with pytest.raises(PaymentGatewayUnavailable):
-        services.charge_for_reservation(reservation_id=reservation.pk)
+        charging.charge_for_reservation(reservation_id=reservation.pk)
 
     charge = Charge.objects.get()
     assert charge.status == Charge.Status.RETRYING
@@ -47,11 +47,11 @@ def test_stripe_unreachable_leaves_the_charge_to_retry_and_it_is_charged_once_la
     assert reservation.status == Reservation.Status.ENDED  # the spot is free all the same
 
     settings.STRIPE_API_BASE = fake_stripe.url
-    assert services.retry_due_charges(now=minutes_later(0.5)) == 0  # not due yet
+    assert charging.retry_due_charges(now=minutes_later(0.5)) == 0  # not due yet
     assert fake_stripe.payment_intents_of(reservation.pk) == []
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.retry_due_charges(now=minutes_later(2)) == 1
-    assert services.retry_due_charges(now=minutes_later(120)) == 0
+        assert charging.retry_due_charges(now=minutes_later(2)) == 1
+    assert charging.retry_due_charges(now=minutes_later(120)) == 0
 
     assert len(fake_stripe.payment_intents_of(reservation.pk)) == 1
     assert Charge.objects.get().status == Charge.Status.SUCCEEDED
@@ -66,10 +66,10 @@ def test_a_worker_killed_after_stripe_charged_is_reconciled_not_charged_again(
     [paid] = fake_stripe.payment_intents_of(reservation.pk)
 
     # The redelivered task finds the dead worker's lease still held and leaves it alone.
-    assert services.charge_for_reservation(reservation_id=reservation.pk).is_open
+    assert charging.charge_for_reservation(reservation_id=reservation.pk).is_open
     # Once the lease lapses the sweep finds the payment at Stripe instead of paying again.
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.retry_due_charges(now=minutes_later(6)) == 1
+        assert charging.retry_due_charges(now=minutes_later(6)) == 1
 
     assert [i.id for i in fake_stripe.payment_intents_of(reservation.pk)] == [paid.id]
     charge = Charge.objects.get()
@@ -88,7 +88,7 @@ def test_a_worker_killed_before_reaching_stripe_has_the_charge_sent_later(fake_s
         next_attempt_at=minutes_later(-8),
     )
 
-    assert services.retry_due_charges() == 1
+    assert charging.retry_due_charges() == 1
 
     assert len(fake_stripe.payment_intents_of(reservation.pk)) == 1
     assert Charge.objects.get().status == Charge.Status.SUCCEEDED
@@ -97,8 +97,8 @@ def test_a_worker_killed_before_reaching_stripe_has_the_charge_sent_later(fake_s
 def test_the_sweep_charges_an_ended_reservation_whose_task_was_lost(fake_stripe):
     reservation = ended_with_card_at_stripe(fake_stripe)
 
-    assert services.retry_due_charges(now=minutes_later(1)) == 0  # its task may still come
-    assert services.retry_due_charges(now=minutes_later(3)) == 1
+    assert charging.retry_due_charges(now=minutes_later(1)) == 0  # its task may still come
+    assert charging.retry_due_charges(now=minutes_later(3)) == 1
 
     assert len(fake_stripe.payment_intents_of(reservation.pk)) == 1
 
@@ -106,7 +106,7 @@ def test_the_sweep_charges_an_ended_reservation_whose_task_was_lost(fake_stripe)
 def test_the_sweep_leaves_reservations_that_ended_long_ago_to_operators(fake_stripe):
     reservation = ended_with_card_at_stripe(fake_stripe)
 
-    assert services.retry_due_charges(now=minutes_later(8 * 24 * 60)) == 0
+    assert charging.retry_due_charges(now=minutes_later(8 * 24 * 60)) == 0
 
     assert not Charge.objects.filter(pk=reservation.pk).exists()
 
@@ -118,13 +118,13 @@ def test_with_the_mail_server_down_the_receipt_is_sent_later_and_the_charge_made
     settings.EMAIL_BACKEND = UNREACHABLE
 
     with django_capture_on_commit_callbacks(execute=True):
-        charge = services.charge_for_reservation(reservation_id=reservation.pk)
+        charge = charging.charge_for_reservation(reservation_id=reservation.pk)
 
     assert charge.status == Charge.Status.SUCCEEDED
     assert mailoutbox == []
     settings.EMAIL_BACKEND = LOCMEM
     assert deliver_pending_emails(now=minutes_later(120)) == 1
-    assert services.retry_due_charges(now=minutes_later(120)) == 0
+    assert charging.retry_due_charges(now=minutes_later(120)) == 0
 
     assert [m.subject for m in mailoutbox] == ["Reservation Has Ended"]
     assert len(fake_stripe.payment_intents_of(reservation.pk)) == 1
@@ -140,11 +140,11 @@ def test_after_many_failed_tries_operators_are_told_and_retries_go_on(
         amount_cents=1234,
         currency="usd",
         status=Charge.Status.RETRYING,
-        tries=services.CHARGE_TRIES_BEFORE_ATTENTION - 1,
+        tries=charging.CHARGE_TRIES_BEFORE_ATTENTION - 1,
         next_attempt_at=minutes_later(-1),
     )
 
-    assert services.retry_due_charges() == 0
+    assert charging.retry_due_charges() == 0
 
     charge = Charge.objects.get()
     assert (charge.status, charge.needs_attention) == (Charge.Status.RETRYING, True)

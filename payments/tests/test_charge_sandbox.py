@@ -3,9 +3,9 @@ test card, so the whole flow runs on a laptop."""
 
 import pytest
 
-from payments import services
 from payments.links import pay_token
 from payments.models import Charge, SandboxPaymentIntent
+from payments.services import charging
 from payments.tests.charging import DECLINED_WHEN_CHARGED, ended_with_card_in_sandbox
 from reservations.models import Reservation
 
@@ -18,8 +18,8 @@ def test_the_saved_test_card_is_charged_once(
     reservation = ended_with_card_in_sandbox(amount_cents=450)
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.charge_for_reservation(reservation_id=reservation.pk)
-        services.charge_for_reservation(reservation_id=reservation.pk)
+        charging.charge_for_reservation(reservation_id=reservation.pk)
+        charging.charge_for_reservation(reservation_id=reservation.pk)
 
     [intent] = SandboxPaymentIntent.objects.all()
     assert (intent.amount, intent.status, intent.metadata["charge_id"]) == (
@@ -34,7 +34,7 @@ def test_the_saved_test_card_is_charged_once(
 def test_a_card_needing_authentication_off_session_asks_the_driver(sandbox):
     reservation = ended_with_card_in_sandbox(card="4000002760003184")
 
-    charge = services.charge_for_reservation(reservation_id=reservation.pk)
+    charge = charging.charge_for_reservation(reservation_id=reservation.pk)
 
     assert charge.status == Charge.Status.REQUIRES_ACTION
 
@@ -43,7 +43,7 @@ def test_the_payment_page_takes_a_test_card_after_a_decline(
     sandbox, client, django_capture_on_commit_callbacks, mailoutbox
 ):
     reservation = ended_with_card_in_sandbox(card=DECLINED_WHEN_CHARGED)
-    services.charge_for_reservation(reservation_id=reservation.pk)
+    charging.charge_for_reservation(reservation_id=reservation.pk)
     page = f"/pay/{pay_token(reservation.pk)}/"
 
     shown = client.get(page)
@@ -68,7 +68,7 @@ def test_the_payment_page_takes_a_test_card_after_a_decline(
 
 def test_a_card_that_is_not_a_test_card_is_refused_on_the_page(sandbox, client):
     reservation = ended_with_card_in_sandbox(card=DECLINED_WHEN_CHARGED)
-    services.charge_for_reservation(reservation_id=reservation.pk)
+    charging.charge_for_reservation(reservation_id=reservation.pk)
 
     response = client.post(f"/pay/{pay_token(reservation.pk)}/", {"card_number": "1234"})
 

@@ -7,8 +7,8 @@ import threading
 import pytest
 from django.db import connection
 
-from payments import services
 from payments.models import SetupAttempt, StripeCustomer
+from payments.services import card_setup
 from reservations.tests.factories import ReservationFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -23,7 +23,7 @@ def test_concurrent_checkouts_of_one_reservation_share_one_setup_intent(fake_str
     def checkout() -> None:
         try:
             start.wait()
-            secrets.append(services.start_card_setup(reservation_id=booking.pk))
+            secrets.append(card_setup.start_card_setup(reservation_id=booking.pk))
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -49,7 +49,7 @@ def test_concurrent_checkouts_of_one_email_record_one_customer(fake_stripe):
     def checkout(reservation_id: int) -> None:
         try:
             start.wait()
-            services.start_card_setup(reservation_id=reservation_id)
+            card_setup.start_card_setup(reservation_id=reservation_id)
         except BaseException as exc:
             errors.append(exc)
         finally:

@@ -3,9 +3,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from payments import services, tasks
+from payments import tasks
 from payments.gateways import SandboxGateway
 from payments.models import SandboxSetupIntent
+from payments.services import card_setup
 from payments.tests.fake_stripe import free_port, setup_intent_id_of
 from reservations.models import Reservation
 from reservations.tests.factories import ReservationFactory
@@ -50,7 +51,7 @@ def test_a_card_saved_without_the_client_confirming_confirms_instead(
     lapse(booking)
 
     with django_capture_on_commit_callbacks(execute=True):
-        outcomes = services.resolve_lapsed_holds()
+        outcomes = card_setup.resolve_lapsed_holds()
 
     assert outcomes == {"confirmed": 1}
     booking.refresh_from_db()
@@ -63,7 +64,7 @@ def test_a_card_saved_without_the_client_confirming_confirms_instead(
 def test_a_reservation_that_never_reached_checkout_expires(fake_stripe, booking):
     lapse(booking)
 
-    assert services.resolve_lapsed_holds() == {"expired": 1}
+    assert card_setup.resolve_lapsed_holds() == {"expired": 1}
     booking.refresh_from_db()
     assert booking.status == Reservation.Status.EXPIRED
 
@@ -71,7 +72,7 @@ def test_a_reservation_that_never_reached_checkout_expires(fake_stripe, booking)
 def test_a_hold_not_yet_lapsed_is_left_alone(fake_stripe, driver_client, booking):
     secret = start_checkout(driver_client, booking)
 
-    assert services.resolve_lapsed_holds() == {}
+    assert card_setup.resolve_lapsed_holds() == {}
     booking.refresh_from_db()
     assert booking.status == Reservation.Status.PENDING_PAYMENT
     assert fake_stripe.setup_intent(setup_intent_id_of(secret)).status == "requires_payment_method"
@@ -82,7 +83,7 @@ def test_confirmed_and_cancelled_reservations_are_not_touched(fake_stripe):
     confirmed = ReservationFactory(confirmed=True, hold_expires_at=past)
     cancelled = ReservationFactory(status=Reservation.Status.CANCELLED, hold_expires_at=past)
 
-    assert services.resolve_lapsed_holds() == {}
+    assert card_setup.resolve_lapsed_holds() == {}
     confirmed.refresh_from_db()
     cancelled.refresh_from_db()
     assert (confirmed.status, cancelled.status) == ("confirmed", "cancelled")
@@ -99,11 +100,11 @@ def test_with_stripe_unreachable_holds_wait_for_the_next_sweep(
     settings.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"
 
     # The sweep stops at the first failure rather than wait on Stripe for every hold.
-    assert services.resolve_lapsed_holds() == {"deferred": 1}
+    assert card_setup.resolve_lapsed_holds() == {"deferred": 1}
     assert set(Reservation.objects.values_list("status", flat=True)) == {"pending_payment"}
 
     settings.STRIPE_API_BASE = localstripe
-    assert services.resolve_lapsed_holds() == {"expired": 2}
+    assert card_setup.resolve_lapsed_holds() == {"expired": 2}
     for secret in secrets:
         assert fake_stripe.setup_intent(setup_intent_id_of(secret)).status == "canceled"
 
@@ -113,8 +114,8 @@ def test_a_sweep_takes_at_most_a_batch(fake_stripe):
     for _ in range(3):
         ReservationFactory(hold_expires_at=past)
 
-    assert services.resolve_lapsed_holds(batch_size=2) == {"expired": 2}
-    assert services.resolve_lapsed_holds(batch_size=2) == {"expired": 1}
+    assert card_setup.resolve_lapsed_holds(batch_size=2) == {"expired": 2}
+    assert card_setup.resolve_lapsed_holds(batch_size=2) == {"expired": 1}
 
 
 def test_the_sandbox_cancels_the_setup_intent_of_a_lapsed_hold(sandbox, api_client):
@@ -124,7 +125,7 @@ def test_the_sandbox_cancels_the_setup_intent_of_a_lapsed_hold(sandbox, api_clie
     ]
     lapse(booking)
 
-    assert services.resolve_lapsed_holds() == {"expired": 1}
+    assert card_setup.resolve_lapsed_holds() == {"expired": 1}
     intent = SandboxSetupIntent.objects.get(pk=setup_intent_id_of(secret))
     assert intent.status == SandboxSetupIntent.Status.CANCELED
 
@@ -146,8 +147,8 @@ def test_a_card_saved_while_the_hold_lapses_confirms_the_reservation(
     booking = ReservationFactory()
     api_client.post(f"/create-payment-intent-unauth/{booking.pk}/{booking.email}/")
     lapse(booking)
-    monkeypatch.setattr(services, "get_gateway", CardSavedAtTheLastMoment)
+    monkeypatch.setattr(card_setup, "get_gateway", CardSavedAtTheLastMoment)
 
-    assert services.resolve_lapsed_holds() == {"confirmed": 1}
+    assert card_setup.resolve_lapsed_holds() == {"confirmed": 1}
     booking.refresh_from_db()
     assert booking.status == Reservation.Status.CONFIRMED

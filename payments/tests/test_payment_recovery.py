@@ -6,9 +6,9 @@ import uuid
 import pytest
 from django.core import signing
 
-from payments import services
 from payments.links import pay_token
 from payments.models import Charge, WebhookEvent
+from payments.services import charging
 from payments.tests.charging import (
     AUTHENTICATION_REQUIRED,
     DECLINED_WHEN_CHARGED,
@@ -30,14 +30,14 @@ pytestmark = pytest.mark.django_db
 def declined(fake_stripe) -> Reservation:
     """A reservation whose card was declined at the end."""
     reservation = ended_with_card_at_stripe(fake_stripe, card=DECLINED_WHEN_CHARGED)
-    services.charge_for_reservation(reservation_id=reservation.pk)
+    charging.charge_for_reservation(reservation_id=reservation.pk)
     return reservation
 
 
 @pytest.fixture
 def needs_authentication(fake_stripe) -> Reservation:
     reservation = ended_with_card_at_stripe(fake_stripe, card=AUTHENTICATION_REQUIRED)
-    services.charge_for_reservation(reservation_id=reservation.pk)
+    charging.charge_for_reservation(reservation_id=reservation.pk)
     return reservation
 
 
@@ -139,7 +139,7 @@ def test_confirming_before_paying_is_a_conflict(api_client, declined):
 
 def test_a_paid_reservation_has_nothing_to_pay(api_client, fake_stripe):
     reservation = ended_with_card_at_stripe(fake_stripe)
-    services.charge_for_reservation(reservation_id=reservation.pk)
+    charging.charge_for_reservation(reservation_id=reservation.pk)
 
     response = retry(api_client, reservation)
 

@@ -6,7 +6,7 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.tests.factories import UserFactory
 from payments.models import SandboxSetupIntent
-from payments.services import start_card_setup
+from payments.services.card_setup import start_card_setup
 from reservations.models import Reservation
 from reservations.tests.factories import ReservationFactory
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from notifications.models import EmailKind, OutboundEmail
 from payments.models import Charge
-from payments.services import CHARGE_LEASE, retry_due_charges
+from payments.services.charging import CHARGE_LEASE, retry_due_charges
 from payments.tasks import charge_reservations
 from reservations.models import Reservation
 from reservations.tasks import end_due_reservations

@@ -1,365 +1,44 @@
-"""Paying for a reservation: saving the driver's card with a SetupIntent, confirming the
-reservation once the card is saved (from the client, Stripe's webhook or the hold sweep),
-settling reservations whose hold lapsed, and charging the fee when a reservation ends.
+"""Charging the fee when a reservation ends.
 
-For the card step, Stripe is called inside the transaction that records what it returned, so
-when Stripe cannot be reached nothing is written: no row ever names a Stripe object that was
-not created. Every write to Stripe carries an idempotency key derived from the reservation (or
-email) and its purpose, so a repeated request finds the object the first one made.
-
-The charge at the end works the other way round: its record is written first, and a lease on
-it, not a row lock, keeps a second worker from calling Stripe meanwhile. The engine charges
-reservations in batches, a transaction to claim a batch and one to record its answers. See
-docs/payments.md and docs/tasks.md.
+The charge's record is written first, and a lease on it, not a row lock, keeps a second worker
+from calling Stripe meanwhile. The engine charges reservations in batches, a transaction to
+claim a batch and one to record its answers. See docs/payments.md ("Charging at the end") and
+docs/tasks.md.
 """
 
-import hashlib
 import logging
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q, QuerySet
-from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import normalize_email
 from notifications.models import EmailKind
 from notifications.services import PaymentSummary, ReservationEmail, queue_reservation_emails
 from payments import links
 from payments.gateways import (
-    CANCELED,
-    PAYMENT_INTENT_PAYMENT_FAILED,
-    PAYMENT_INTENT_SUCCEEDED,
     PROCESSING,
-    REQUIRES_ACTION,
-    REQUIRES_CONFIRMATION,
     REQUIRES_PAYMENT_METHOD,
-    SETUP_INTENT_SUCCEEDED,
     SUCCEEDED,
     CardDetails,
     PaymentGateway,
     PaymentIntentInfo,
-    PaymentIntentNotFound,
-    SandboxGateway,
     SavedCardUnavailable,
-    SetupIntentInfo,
-    SetupIntentNotFound,
-    UnexpectedPaymentIntentState,
-    UnexpectedSetupIntentState,
     get_gateway,
 )
-from payments.models import Charge, SetupAttempt, StripeCustomer, WebhookEvent
+from payments.models import Charge
 from payments.selectors import SAVED_CARD_UNAVAILABLE, failure_reason
-from reservations.errors import ReservationNotPending
 from reservations.models import Reservation
 from reservations.pricing import fee_for_period
-from reservations.services import (
-    confirm_reservation,
-    expire_unpaid_reservation,
-    record_payment_outcomes,
-)
-from securemyspot.errors import Conflict, ServiceUnavailable
+from reservations.services import record_payment_outcomes
+from securemyspot.errors import ServiceUnavailable
 from securemyspot.tasks import enqueue_after_commit
 
 logger = logging.getLogger(__name__)
-
-
-class CardSetupNotStarted(Conflict):
-    def __init__(self) -> None:
-        super().__init__(
-            "No card setup has been started for this reservation.", setup_intent_status=None
-        )
-
-
-class CardSetupIncomplete(Conflict):
-    def __init__(self, intent: SetupIntentInfo) -> None:
-        reason = f" ({intent.last_error})" if intent.last_error else ""
-        super().__init__(
-            f"The card has not been set up: the SetupIntent is {intent.status}{reason}.",
-            setup_intent_status=intent.status,
-        )
-
-
-class CardSetupMismatch(Conflict):
-    def __init__(self, intent: SetupIntentInfo) -> None:
-        super().__init__(
-            "The SetupIntent on record belongs to another reservation.",
-            setup_intent_status=intent.status,
-        )
-
-
-class SandboxDisabled(Exception):
-    """Stripe keys are set, so the sandbox's card step is not served."""
-
-
-def _require_pending(reservation: Reservation) -> None:
-    if reservation.status != Reservation.Status.PENDING_PAYMENT:
-        raise ReservationNotPending(reservation)
-
-
-def _customer_idempotency_key(email: str) -> str:
-    # Hashed: an email may be longer than a key may be.
-    return f"customer-{hashlib.sha256(email.encode()).hexdigest()[:40]}"
-
-
-def _setup_intent_idempotency_key(reservation_id: int, attempt: int) -> str:
-    return f"reservation-{reservation_id}-setup-intent-{attempt}"
-
-
-def _cancel_idempotency_key(reservation_id: int) -> str:
-    return f"reservation-{reservation_id}-cancel-setup-intent"
-
-
-def customer_for_email(*, gateway: PaymentGateway, email: str) -> str:
-    """The processor's customer id for the email, created on first use and remembered."""
-    email = normalize_email(email)
-    known = StripeCustomer.objects.filter(email=email).values_list("customer_id", flat=True)
-    if known:
-        return known[0]
-    customer_id = gateway.create_customer(
-        email=email, idempotency_key=_customer_idempotency_key(email)
-    )
-    try:
-        with transaction.atomic():
-            StripeCustomer.objects.create(email=email, customer_id=customer_id)
-    except IntegrityError:
-        # A concurrent request for the same email recorded its customer first; with the same
-        # idempotency key Stripe gave both requests the same one.
-        return StripeCustomer.objects.get(email=email).customer_id
-    return customer_id
-
-
-def _current_setup_intent(
-    gateway: PaymentGateway, reservation: Reservation
-) -> SetupIntentInfo | None:
-    if not reservation.stripe_setup_intent_id:
-        return None
-    try:
-        return gateway.retrieve_setup_intent(reservation.stripe_setup_intent_id)
-    except SetupIntentNotFound:
-        return None
-
-
-def start_card_setup(*, reservation_id: int) -> str:
-    """The client secret of the reservation's SetupIntent, for the browser to save a card with.
-
-    The reservation keeps its SetupIntent until that is cancelled (localstripe cancels one
-    on a declined card; Stripe keeps it awaiting another card); only then is a new one made.
-    """
-    gateway = get_gateway()
-    reservation = Reservation.objects.get(pk=reservation_id)
-    _require_pending(reservation)
-    # Committed on its own: once Stripe has made the customer it is worth remembering, even if
-    # the SetupIntent below cannot be made now.
-    customer_id = customer_for_email(gateway=gateway, email=reservation.email)
-    # The row lock makes concurrent calls for one reservation wait for each other, so the
-    # second finds and reuses the SetupIntent the first made.
-    with transaction.atomic():
-        reservation = Reservation.objects.select_for_update().get(pk=reservation_id)
-        _require_pending(reservation)
-        current = _current_setup_intent(gateway, reservation)
-        if current is not None and current.status != CANCELED:
-            return current.client_secret
-        attempt = reservation.setup_attempts.count() + 1
-        intent = gateway.create_setup_intent(
-            customer_id=customer_id,
-            reservation_id=reservation.pk,
-            idempotency_key=_setup_intent_idempotency_key(reservation.pk, attempt),
-        )
-        SetupAttempt.objects.create(
-            reservation=reservation, number=attempt, setup_intent_id=intent.id
-        )
-        reservation.stripe_customer_id = customer_id
-        reservation.stripe_setup_intent_id = intent.id
-        reservation.save(
-            update_fields=["stripe_customer_id", "stripe_setup_intent_id", "updated_at"]
-        )
-    return intent.client_secret
-
-
-def _confirm_with(
-    gateway: PaymentGateway, reservation: Reservation, intent: SetupIntentInfo
-) -> Reservation:
-    if intent.reservation_id != reservation.pk:
-        raise CardSetupMismatch(intent)
-    if intent.status != SUCCEEDED or not intent.payment_method:
-        raise CardSetupIncomplete(intent)
-    card = gateway.retrieve_card(intent.payment_method)
-    return confirm_reservation(
-        reservation_id=reservation.pk,
-        customer_id=intent.customer or reservation.stripe_customer_id,
-        payment_method_id=card.payment_method_id,
-        card_brand=card.brand,
-        card_last4=card.last4,
-    )
-
-
-def confirm_card_setup(*, reservation_id: int) -> Reservation:
-    """Confirm the reservation if Stripe says its SetupIntent succeeded (asked afresh, never
-    taken from the caller); the confirmation email goes after commit. Confirming again changes
-    nothing."""
-    reservation = Reservation.objects.get(pk=reservation_id)
-    if reservation.status == Reservation.Status.CONFIRMED:
-        return reservation
-    _require_pending(reservation)
-    gateway = get_gateway()
-    intent = _current_setup_intent(gateway, reservation)
-    if intent is None:
-        raise CardSetupNotStarted()
-    return _confirm_with(gateway, reservation, intent)
-
-
-def _setup_intent_succeeded(intent: SetupIntentInfo) -> None:
-    """Stripe reports a card saved: confirm its reservation, whether or not the client ever
-    calls the confirm route."""
-    reservation = Reservation.objects.filter(pk=intent.reservation_id).first()
-    if reservation is None or reservation.stripe_setup_intent_id != intent.id:
-        logger.info("SetupIntent %s succeeded but is no reservation's current one", intent.id)
-        return
-    try:
-        confirm_card_setup(reservation_id=reservation.pk)
-    except Conflict as refused:
-        # Nothing a redelivery could change (e.g. the hold lapsed before the card was saved).
-        logger.warning(
-            "SetupIntent %s succeeded; reservation %s not confirmed: %s",
-            intent.id,
-            reservation.pk,
-            refused.message,
-        )
-
-
-def handle_stripe_webhook(*, payload: bytes, signature: str) -> None:
-    """Handle an event Stripe sent, once: a redelivered event is acknowledged and skipped.
-
-    The event is recorded in the transaction that handles it, so if handling fails (Stripe
-    unreachable) neither is kept and Stripe's retry handles it afresh.
-    """
-    event = get_gateway().parse_webhook(payload=payload, signature=signature)
-    with transaction.atomic():
-        _, first_delivery = WebhookEvent.objects.get_or_create(
-            event_id=event.id, defaults={"type": event.type}
-        )
-        if not first_delivery:
-            logger.info("Stripe event %s (%s) was handled before", event.id, event.type)
-            return
-        if event.type == SETUP_INTENT_SUCCEEDED and event.setup_intent is not None:
-            _setup_intent_succeeded(event.setup_intent)
-        elif event.type in PAYMENT_INTENT_EVENTS and event.payment_intent is not None:
-            _payment_intent_changed(event.payment_intent)
-
-
-def _cancel_setup_intent(
-    gateway: PaymentGateway, reservation_id: int, intent: SetupIntentInfo
-) -> None:
-    gateway.cancel_setup_intent(intent.id, idempotency_key=_cancel_idempotency_key(reservation_id))
-
-
-def release_card_setup(*, reservation_id: int) -> None:
-    """The reservation was cancelled before it was paid for: cancel its SetupIntent, so that
-    no card is saved for it. Safe to run late or twice; a card already saved is left alone."""
-    reservation = Reservation.objects.get(pk=reservation_id)
-    if reservation.status != Reservation.Status.CANCELLED:
-        return
-    gateway = get_gateway()
-    intent = _current_setup_intent(gateway, reservation)
-    if intent is None or intent.status in (SUCCEEDED, CANCELED):
-        return
-    try:
-        _cancel_setup_intent(gateway, reservation.pk, intent)
-    except UnexpectedSetupIntentState:
-        logger.info("SetupIntent %s succeeded before it could be cancelled", intent.id)
-
-
-def _settle_lapsed_hold(gateway: PaymentGateway, reservation_id: int, now: datetime) -> str:
-    """Confirm the reservation if its card was saved after all, else expire it and cancel its
-    SetupIntent. Returns what happened."""
-    with transaction.atomic():
-        # skip_locked: on PostgreSQL a reservation another worker is settling is left to it.
-        reservation = (
-            Reservation.objects.select_for_update(skip_locked=True)
-            .filter(
-                pk=reservation_id,
-                status=Reservation.Status.PENDING_PAYMENT,
-                hold_expires_at__lte=now,
-            )
-            .first()
-        )
-        if reservation is None:
-            return "skipped"
-        intent = _current_setup_intent(gateway, reservation)
-        if intent is not None and intent.reservation_id != reservation.pk:
-            intent = None  # not this reservation's to confirm or cancel
-        if intent is not None and intent.status == SUCCEEDED:
-            _confirm_with(gateway, reservation, intent)
-            return "confirmed"
-        if intent is not None and intent.status != CANCELED:
-            try:
-                _cancel_setup_intent(gateway, reservation.pk, intent)
-            except UnexpectedSetupIntentState as exc:
-                # The driver's card went through between our look and the cancel.
-                if exc.details.get("setup_intent_status") != SUCCEEDED:
-                    raise
-                _confirm_with(gateway, reservation, gateway.retrieve_setup_intent(intent.id))
-                return "confirmed"
-        expire_unpaid_reservation(reservation_id=reservation.pk, now=now)
-        return "expired"
-
-
-def resolve_lapsed_holds(*, now: datetime | None = None, batch_size: int = 100) -> dict[str, int]:
-    """Settle reservations still unpaid when their hold lapsed: confirm those whose card was
-    saved after all (the browser client never calls confirm for signed-in users, and webhooks
-    get lost), expire the rest, freeing their spots. If Stripe cannot be asked, the sweep stops
-    and the holds wait for the next one. Returns how many ended each way."""
-    now = now or timezone.now()
-    gateway = get_gateway()
-    lapsed = (
-        Reservation.objects.filter(
-            status=Reservation.Status.PENDING_PAYMENT, hold_expires_at__lte=now
-        )
-        .order_by("hold_expires_at")
-        .values_list("pk", flat=True)[:batch_size]
-    )
-    outcomes: Counter[str] = Counter()
-    for reservation_id in list(lapsed):
-        try:
-            outcomes[_settle_lapsed_hold(gateway, reservation_id, now)] += 1
-        except ServiceUnavailable:
-            # The rest of the batch would wait on Stripe's timeouts just the same.
-            logger.warning("Stripe unreachable: lapsed holds wait for the next sweep")
-            outcomes["deferred"] += 1
-            break
-    return dict(outcomes)
-
-
-def complete_sandbox_card_step(
-    *, setup_intent_id: str, client_secret: str, card_number: str
-) -> SetupIntentInfo:
-    """The sandbox's stand-in for Stripe.js: try a test card on a SetupIntent. When the card
-    is saved the reservation is confirmed at once, as Stripe's setup_intent.succeeded webhook
-    would have it."""
-    gateway = get_gateway()
-    if not isinstance(gateway, SandboxGateway):
-        raise SandboxDisabled
-    try:
-        intent = gateway.confirm_setup_intent(
-            setup_intent_id, client_secret=client_secret, card_number=card_number
-        )
-    except SetupIntentNotFound:
-        raise Http404 from None
-    if intent.status == SUCCEEDED:
-        _setup_intent_succeeded(intent)
-    return intent
-
-
-# Charging at the end of a reservation. ``docs/payments.md`` ("Charging at the end") has the
-# whole story: one Charge per reservation, written before Stripe is called; a lease instead of a
-# row lock while Stripe answers; a look at Stripe before sending again an attempt whose answer
-# was never recorded; and the driver's link to pay when the saved card fails.
 
 # One worker talks to Stripe about a charge at a time, for at most this long: far longer than a
 # Stripe call can last (three tries of at most 5 s + 20 s each), so a live worker never loses
@@ -386,46 +65,12 @@ UNCHARGED_LOOKBACK = timedelta(days=7)
 # Our clock and Stripe's may disagree a little when looking for a charge sent before.
 CLOCK_SKEW = timedelta(minutes=5)
 
-# A PaymentIntent the driver can still confirm in the browser.
-CONFIRMABLE = (REQUIRES_PAYMENT_METHOD, REQUIRES_CONFIRMATION, REQUIRES_ACTION)
-PAYMENT_INTENT_EVENTS = (PAYMENT_INTENT_SUCCEEDED, PAYMENT_INTENT_PAYMENT_FAILED)
 
-
-class PaymentNotDue(Conflict):
-    """The driver cannot pay now: nothing is owed, or the saved card is being charged."""
-
-    def __init__(self, charge: Charge | None) -> None:
-        if charge is None or charge.is_open:
-            message = "The saved card is being charged; please check again in a few minutes."
-        elif charge.status == Charge.Status.SUCCEEDED:
-            message = "This reservation is paid."
-        else:
-            message = "Nothing is owed: the fee was under the minimum charge."
-        super().__init__(message, charge_status=charge.status if charge else None)
-
-
-class PaymentBusy(Conflict):
-    def __init__(self) -> None:
-        super().__init__(
-            "Another payment for this reservation is being set up; please try again shortly.",
-            charge_status=None,
-        )
-
-
-class PaymentIncomplete(Conflict):
-    def __init__(self, intent: PaymentIntentInfo | None) -> None:
-        status = intent.status if intent else None
-        super().__init__(
-            f"The payment has not gone through: it is {status or 'not started'}.",
-            payment_intent_status=status,
-        )
-
-
-def _charge_key(charge_id: int, attempt: int) -> str:
+def charge_idempotency_key(charge_id: int, attempt: int) -> str:
     return f"charge-{charge_id}-attempt-{attempt}"
 
 
-def _charge_metadata(charge: Charge, attempt: int) -> dict[str, str]:
+def charge_metadata(charge: Charge, attempt: int) -> dict[str, str]:
     # charge_id and attempt find a payment again (find_payment_intent, webhooks);
     # reservation_id is for people reading Stripe's dashboard.
     return {
@@ -536,13 +181,15 @@ def _create_and_claim(reservation_ids: Sequence[int], *, now: datetime) -> list[
     return claimed
 
 
-def _claimable(charge_id: int, *, statuses: tuple[str, ...], now: datetime) -> QuerySet[Charge]:
+def claimable_charge(
+    charge_id: int, *, statuses: tuple[str, ...], now: datetime
+) -> QuerySet[Charge]:
     """The charge, if it is in one of ``statuses`` and nobody holds its lease, to claim with
     one conditional UPDATE committed at once."""
     return Charge.objects.filter(pk=charge_id, status__in=statuses).filter(_lease_free(now))
 
 
-def _release_charge(charge_id: int) -> None:
+def release_charge(charge_id: int) -> None:
     Charge.objects.filter(pk=charge_id).update(claimed_until=None)
 
 
@@ -604,12 +251,12 @@ def _send_charges(claimed: Sequence[Charge], *, now: datetime) -> None:
                 _defer_charge(charge.pk, error=f"{type(exc).__name__}: {exc}", now=now)
                 failure = failure or exc
             if time.monotonic() - recorded >= CHARGE_RECORD_SECONDS:
-                _record_charge_results(answers, now=now)
+                record_charge_results(answers, now=now)
                 answers, recorded = [], time.monotonic()
             if time.monotonic() - started >= CHARGE_BATCH_SECONDS:
                 break
     finally:
-        _record_charge_results(answers, now=now)
+        record_charge_results(answers, now=now)
         _release_unsent(unsent)
     if unsent:
         enqueue_after_commit(
@@ -653,8 +300,8 @@ def _send_charge(gateway: PaymentGateway, charge: Charge, *, now: datetime) -> C
             payment_method_id=reservation.stripe_payment_method_id,
             amount_cents=charge.amount_cents,
             currency=charge.currency,
-            idempotency_key=_charge_key(charge.pk, charge.attempt),
-            metadata=_charge_metadata(charge, charge.attempt),
+            idempotency_key=charge_idempotency_key(charge.pk, charge.attempt),
+            metadata=charge_metadata(charge, charge.attempt),
         )
     except SavedCardUnavailable as gone:
         return gone
@@ -668,7 +315,7 @@ class _Settled:
     emails: list[ReservationEmail] = field(default_factory=list)
 
 
-def _record_charge_results(answers: Sequence[tuple[int, ChargeAnswer]], *, now: datetime) -> None:
+def record_charge_results(answers: Sequence[tuple[int, ChargeAnswer]], *, now: datetime) -> None:
     """Record what Stripe made of off-session charges, in one transaction: a charge settled
     meanwhile (a webhook, another worker) is left as it is."""
     if not answers:
@@ -726,7 +373,7 @@ def _settle_unpaid(
     )
 
 
-def _record_paid(
+def record_paid(
     charge_id: int, intent: PaymentIntentInfo, *, card: CardDetails | None, now: datetime
 ) -> Charge:
     """The charge is paid by ``intent`` (with ``card``, the saved card if None): the
@@ -925,165 +572,6 @@ def retry_due_charges(*, now: datetime | None = None, batch: int = 100) -> int:
         .exclude(status__in=Charge.OPEN_STATUSES)
         .count()
     )
-
-
-# The driver pays in the browser after the saved card failed.
-
-
-def _charge_awaiting_driver(reservation_id: int) -> Charge:
-    charge = Charge.objects.select_related("reservation").filter(pk=reservation_id).first()
-    if charge is None or not charge.awaits_driver:
-        raise PaymentNotDue(charge)
-    return charge
-
-
-def _card_of(
-    gateway: PaymentGateway, charge: Charge, intent: PaymentIntentInfo
-) -> CardDetails | None:
-    """The card that paid, when it is not the saved one."""
-    saved = charge.reservation.stripe_payment_method_id
-    if not intent.payment_method or intent.payment_method == saved:
-        return None
-    return gateway.retrieve_card(intent.payment_method)
-
-
-def _paid_by(
-    gateway: PaymentGateway, charge: Charge, intent: PaymentIntentInfo, now: datetime
-) -> Charge:
-    return _record_paid(charge.pk, intent, card=_card_of(gateway, charge, intent), now=now)
-
-
-def start_payment_recovery(
-    *, reservation_id: int, now: datetime | None = None
-) -> PaymentIntentInfo:
-    """A PaymentIntent for the driver to pay the failed charge with in the browser: Stripe.js
-    confirms it with a card typed in, asking the bank to authenticate if it wants to.
-
-    The failed off-session PaymentIntent is cancelled first, so that only one PaymentIntent of
-    a charge can ever be paid; the new one is the next attempt, with its own idempotency key,
-    and is handed out again until it is paid or cancelled.
-    """
-    now = now or timezone.now()
-    charge = _charge_awaiting_driver(reservation_id)
-    claimed = _claimable(charge.pk, statuses=Charge.AWAITING_DRIVER_STATUSES, now=now).update(
-        claimed_until=now + CHARGE_LEASE, updated_at=timezone.now()
-    )
-    if not claimed:
-        raise PaymentBusy
-    try:
-        return _recovery_intent(get_gateway(), charge, now=now)
-    finally:
-        _release_charge(charge.pk)
-
-
-def _recovery_intent(
-    gateway: PaymentGateway, charge: Charge, *, now: datetime
-) -> PaymentIntentInfo:
-    if charge.stripe_payment_intent_id:
-        current = _close_or_reuse(gateway, charge, now=now)
-        if current is not None:
-            return current
-    attempt = charge.attempt + 1
-    intent = gateway.create_payment_intent(
-        amount_cents=charge.amount_cents,
-        currency=charge.currency,
-        idempotency_key=_charge_key(charge.pk, attempt),
-        metadata=_charge_metadata(charge, attempt),
-    )
-    Charge.objects.filter(pk=charge.pk).update(
-        attempt=attempt, stripe_payment_intent_id=intent.id, updated_at=timezone.now()
-    )
-    return intent
-
-
-def _close_or_reuse(
-    gateway: PaymentGateway, charge: Charge, *, now: datetime
-) -> PaymentIntentInfo | None:
-    """The current PaymentIntent if the driver can still pay it; otherwise it is made unpayable
-    (cancelled) and None returned, for a new attempt."""
-    try:
-        current = gateway.retrieve_payment_intent(charge.stripe_payment_intent_id)
-    except PaymentIntentNotFound:
-        return None  # made with other keys (a Stripe account changed): nothing to cancel
-    reusable = charge.attempt > Charge.OFF_SESSION_ATTEMPT and current.status in CONFIRMABLE
-    if reusable:
-        return current
-    if current.status not in (SUCCEEDED, CANCELED, PROCESSING):
-        try:
-            current = gateway.cancel_payment_intent(
-                current.id, idempotency_key=f"{_charge_key(charge.pk, charge.attempt)}-cancel"
-            )
-        except UnexpectedPaymentIntentState:
-            current = gateway.retrieve_payment_intent(current.id)
-    if current.status == SUCCEEDED:
-        # Paid after all (a late answer, another tab): record it, nothing more to pay.
-        raise PaymentNotDue(_paid_by(gateway, charge, current, now))
-    if current.status == PROCESSING:
-        raise PaymentIncomplete(current)
-    return None
-
-
-def confirm_payment_recovery(*, reservation_id: int, now: datetime | None = None) -> Charge:
-    """The browser says the driver paid: ask Stripe (never the caller) whether the current
-    PaymentIntent succeeded, and if so record the charge paid and send the receipt. Paid
-    already: nothing changes. Raises PaymentIncomplete otherwise."""
-    now = now or timezone.now()
-    charge = Charge.objects.select_related("reservation").filter(pk=reservation_id).first()
-    if charge is not None and charge.status == Charge.Status.SUCCEEDED:
-        return charge
-    if charge is None or not charge.awaits_driver:
-        raise PaymentNotDue(charge)
-    if not charge.stripe_payment_intent_id:
-        raise PaymentIncomplete(None)
-    gateway = get_gateway()
-    intent = gateway.retrieve_payment_intent(charge.stripe_payment_intent_id)
-    if intent.status != SUCCEEDED:
-        raise PaymentIncomplete(intent)
-    return _paid_by(gateway, charge, intent, now)
-
-
-def _payment_intent_changed(event_intent: PaymentIntentInfo) -> None:
-    """Stripe reports a payment succeeded or failed. A success settles the charge whichever
-    way it was paid; a failure matters only if it answers an off-session charge whose worker
-    died before recording it. The PaymentIntent is asked for afresh, never read from the body."""
-    charge = None
-    if event_intent.charge_id is not None:
-        charge = (
-            Charge.objects.select_related("reservation").filter(pk=event_intent.charge_id).first()
-        )
-    if charge is None:
-        logger.info("PaymentIntent %s is no charge's", event_intent.id)
-        return
-    gateway = get_gateway()
-    intent = gateway.retrieve_payment_intent(event_intent.id)
-    if intent.charge_id != charge.pk:
-        logger.warning("PaymentIntent %s does not name charge %s", intent.id, charge.pk)
-        return
-    now = timezone.now()
-    if intent.status == SUCCEEDED:
-        _paid_by(gateway, charge, intent, now)
-    elif charge.is_open and intent.attempt == charge.attempt:
-        _record_charge_results([(charge.pk, intent)], now=now)
-
-
-def sandbox_in_use() -> bool:
-    return isinstance(get_gateway(), SandboxGateway)
-
-
-def complete_sandbox_payment(
-    *, reservation_id: int, card_number: str, now: datetime | None = None
-) -> PaymentIntentInfo:
-    """The sandbox's stand-in for Stripe.js on the payment page: pay the failed charge with a
-    test card. Returns the PaymentIntent after the attempt; a declined card leaves the charge
-    awaiting another one."""
-    gateway = get_gateway()
-    if not isinstance(gateway, SandboxGateway):
-        raise SandboxDisabled
-    intent = start_payment_recovery(reservation_id=reservation_id, now=now)
-    intent = gateway.confirm_payment_intent(intent.id, card_number=card_number)
-    if intent.status == SUCCEEDED:
-        confirm_payment_recovery(reservation_id=reservation_id, now=now)
-    return intent
 
 
 def clear_charge_attention(*, charge_ids: list[int]) -> int:
