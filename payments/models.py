@@ -35,6 +35,9 @@ class SetupAttempt(models.Model):
     number = models.PositiveSmallIntegerField()
     setup_intent_id = models.CharField(max_length=255, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the sweep next asks Stripe whether the card was saved (confirm_saved_cards): a client
+    # that saved it may never say so, and a webhook may be lost.
+    next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["reservation", "number"]

@@ -13,6 +13,13 @@ def resolve_lapsed_holds() -> dict[str, int]:
     return card_setup.resolve_lapsed_holds()
 
 
+@shared_task
+def confirm_saved_cards() -> dict[str, int]:
+    """Confirm held reservations whose card was saved though neither the client nor a webhook
+    said so. Runs every 15 s from beat; each SetupIntent is asked about once a minute."""
+    return card_setup.confirm_saved_cards()
+
+
 @shared_task(
     autoretry_for=(ServiceUnavailable,), retry_backoff=True, retry_backoff_max=600, max_retries=10
 )

@@ -256,6 +256,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 50},
     },
+    "confirm-saved-cards": {
+        "task": "payments.tasks.confirm_saved_cards",
+        "schedule": 15.0,
+        "options": {"expires": 15},
+    },
     "end-due-reservations": {
         "task": "reservations.tasks.end_due_reservations",
         "schedule": ENGINE_SWEEP_SECONDS,

@@ -11,9 +11,10 @@ a repeated request finds the object the first one made. See docs/payments.md.
 import hashlib
 import logging
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import normalize_email
@@ -33,6 +34,13 @@ from reservations.services import confirm_reservation, expire_unpaid_reservation
 from securemyspot.errors import Conflict, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
+
+# A driver who saved a card in the browser client is confirmed by the webhook, or, if none
+# arrives, by asking Stripe: first this long after the SetupIntent was made (about what saving a
+# card takes), then every CARD_CHECK_INTERVAL while the hold lasts. With beat's sweep every 15 s
+# the first look is within a minute of the SetupIntent's creation.
+FIRST_CARD_CHECK_AFTER = timedelta(seconds=30)
+CARD_CHECK_INTERVAL = timedelta(minutes=1)
 
 
 class CardSetupNotStarted(Conflict):
@@ -134,7 +142,10 @@ def start_card_setup(*, reservation_id: int) -> str:
             idempotency_key=_setup_intent_idempotency_key(reservation.pk, attempt),
         )
         SetupAttempt.objects.create(
-            reservation=reservation, number=attempt, setup_intent_id=intent.id
+            reservation=reservation,
+            number=attempt,
+            setup_intent_id=intent.id,
+            next_check_at=timezone.now() + FIRST_CARD_CHECK_AFTER,
         )
         reservation.stripe_customer_id = customer_id
         reservation.stripe_setup_intent_id = intent.id
@@ -275,4 +286,43 @@ def resolve_lapsed_holds(*, now: datetime | None = None, batch_size: int = 100) 
             logger.warning("Stripe unreachable: lapsed holds wait for the next sweep")
             outcomes["deferred"] += 1
             break
+    return dict(outcomes)
+
+
+def confirm_saved_cards(*, now: datetime | None = None, batch_size: int = 100) -> dict[str, int]:
+    """Ask Stripe about held reservations whose SetupIntent is due a look, and confirm those
+    whose card was saved, exactly as the confirm route does (``confirm_card_setup``; email
+    once). The look is claimed by moving its time a CARD_CHECK_INTERVAL on, in a transaction
+    committed before Stripe is called, so two sweeps never ask about one SetupIntent at once
+    and a failed look is simply repeated by a later sweep. Holds that have lapsed are
+    ``resolve_lapsed_holds``'s. Returns how many were confirmed and how many are still
+    awaiting a card."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            SetupAttempt.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(
+                next_check_at__lte=now,
+                reservation__status=Reservation.Status.PENDING_PAYMENT,
+                reservation__hold_expires_at__gt=now,
+                reservation__stripe_setup_intent_id=F("setup_intent_id"),
+            )
+            .order_by("next_check_at")
+            .values_list("pk", "reservation_id")[:batch_size]
+        )
+        SetupAttempt.objects.filter(pk__in=[pk for pk, _ in due]).update(
+            next_check_at=now + CARD_CHECK_INTERVAL
+        )
+    outcomes: Counter[str] = Counter()
+    for _, reservation_id in due:
+        try:
+            confirm_card_setup(reservation_id=reservation_id)
+        except ServiceUnavailable:
+            # The rest would wait on Stripe's timeouts too; they are asked again in a minute.
+            logger.warning("Stripe unreachable: saved cards are looked for in the next sweep")
+            break
+        except Conflict:
+            outcomes["awaiting_card"] += 1  # not saved (yet), or no longer pending
+        else:
+            outcomes["confirmed"] += 1
     return dict(outcomes)
