@@ -51,7 +51,7 @@ def _database_refuses_overlap() -> bool:
 
 def _booking_email(*, user: User | None, email: str | None) -> str:
     """The account's email, or the guest's. That a guest's belongs to no account is asked
-    with the spot (``_locked_spot``): one query fewer."""
+    with the spot (``lock_spot``): one query fewer."""
     if user is not None:
         return user.email
     if not email:
@@ -80,7 +80,7 @@ def reserve_spot(
     email = _booking_email(user=user, email=email)
     try:
         with transaction.atomic():
-            spot = _locked_spot(spot_id, guest_email=None if user else email)
+            spot = lock_spot(spot_id, guest_email=None if user else email)
             if spot is None:
                 raise Http404
             if getattr(spot, "guest_email_has_account", False):
@@ -108,7 +108,15 @@ def reserve_spot(
         raise
 
 
-def _locked_spot(spot_id: int, *, guest_email: str | None = None) -> ParkingSpot | None:
+# Lock order. A transaction that writes reservations locks rows in this order only: the spot's
+# (lock_spot), then the reservation's (lock_reservation; a batch SKIP LOCKED), and never a spot
+# after a reservation. Each locks only the rows it names (of=self: a related row read with it
+# stays unlocked), and FOR NO KEY UPDATE, which no key ever changes: rows referencing them (a
+# booking's reservation, a charge, an email) are still inserted without waiting. So two writers
+# never wait on each other crosswise; see docs/reservations.md ("Locks").
+
+
+def lock_spot(spot_id: int, *, guest_email: str | None = None) -> ParkingSpot | None:
     """Bookings and extensions of one spot take turns on its row. Not for correctness (the
     exclusion constraint is that): two transactions inserting conflicting rows into an
     exclusion constraint wait on each other, and PostgreSQL breaks each such deadlock only
@@ -124,8 +132,28 @@ def _locked_spot(spot_id: int, *, guest_email: str | None = None) -> ParkingSpot
     return spots.first()
 
 
-def _locked(reservation_id: int) -> Reservation:
-    return Reservation.objects.select_for_update().select_related("spot").get(pk=reservation_id)
+def lock_reservation(reservation_id: int) -> Reservation:
+    """The reservation's row, locked for the caller's transaction, with its spot read (not
+    locked). Raises Reservation.DoesNotExist."""
+    return (
+        Reservation.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("spot")
+        .get(pk=reservation_id)
+    )
+
+
+def claim_lapsed_hold(*, reservation_id: int, now: datetime) -> Reservation | None:
+    """The reservation, locked, if it still awaits payment with its hold lapsed and no other
+    transaction holds it (that one is settling it: SKIP LOCKED); else None."""
+    return (
+        Reservation.objects.select_for_update(no_key=True, of=("self",), skip_locked=True)
+        .filter(
+            pk=reservation_id,
+            status=Reservation.Status.PENDING_PAYMENT,
+            hold_expires_at__lte=now,
+        )
+        .first()
+    )
 
 
 def _mark_ended(reservation: Reservation, *, now: datetime) -> None:
@@ -169,8 +197,8 @@ def change_end_time(
                 .values_list("spot_id", flat=True)
                 .first()
             )
-            _locked_spot(spot_id)  # the same order as a booking: spot, then reservation
-            reservation = _locked(reservation_id)
+            lock_spot(spot_id)  # the lock order: the spot, then the reservation
+            reservation = lock_reservation(reservation_id)
             if not reservation.is_live or reservation.end_time <= now:
                 raise ReservationEnded(field="end_time")
             if end_time < reservation.start_time:
@@ -211,7 +239,7 @@ def end_or_cancel(*, reservation_id: int, now: datetime | None = None) -> Reserv
     confirmed one now, for the time used."""
     now = now or timezone.now()
     with transaction.atomic():
-        reservation = _locked(reservation_id)
+        reservation = lock_reservation(reservation_id)
         if not reservation.is_live or reservation.end_time <= now:
             raise ReservationEnded
         return _finish_now(reservation, now=now)
@@ -227,7 +255,7 @@ def confirm_reservation(
 ) -> Reservation:
     """The card is set up: the reservation is confirmed and the driver told, once."""
     with transaction.atomic():
-        reservation = _locked(reservation_id)
+        reservation = lock_reservation(reservation_id)
         if reservation.status == Reservation.Status.CONFIRMED:
             return reservation
         if reservation.status != Reservation.Status.PENDING_PAYMENT:
@@ -248,7 +276,7 @@ def confirm_reservation(
 def expire_unpaid_reservation(*, reservation_id: int, now: datetime | None = None) -> Reservation:
     """The hold lapsed unpaid: the spot is free again. Nothing happens to any other state."""
     with transaction.atomic():
-        reservation = _locked(reservation_id)
+        reservation = lock_reservation(reservation_id)
         if reservation.status == Reservation.Status.PENDING_PAYMENT:
             reservation.status = Reservation.Status.EXPIRED
             reservation.finished_at = now or timezone.now()
@@ -280,7 +308,7 @@ def end_reservation_if_due(*, reservation_id: int, now: datetime | None = None) 
     end moved later, it already ended, it was cancelled). Safe to run twice or late."""
     now = now or timezone.now()
     with transaction.atomic():
-        reservation = _locked(reservation_id)
+        reservation = lock_reservation(reservation_id)
         if reservation.status != Reservation.Status.CONFIRMED or reservation.end_time > now:
             return False
         _mark_ended(reservation, now=now)
@@ -300,7 +328,7 @@ def end_due_reservations(
     now = now or timezone.now()
     with transaction.atomic():
         due = list(
-            Reservation.objects.select_for_update(skip_locked=True)
+            Reservation.objects.select_for_update(no_key=True, skip_locked=True)
             .filter(status=Reservation.Status.CONFIRMED, end_time__lte=now)
             .order_by("end_time")[:batch_size]
         )
@@ -347,7 +375,7 @@ def send_due_reminders(*, now: datetime | None = None, batch_size: int = 500) ->
     lead = timedelta(minutes=settings.REMINDER_MINUTES_BEFORE_END)
     with transaction.atomic():
         due = list(
-            Reservation.objects.select_for_update(skip_locked=True)
+            Reservation.objects.select_for_update(no_key=True, of=("self",), skip_locked=True)
             .select_related("spot")
             .filter(
                 status=Reservation.Status.CONFIRMED,

@@ -30,7 +30,12 @@ from payments.gateways import (
 from payments.models import SetupAttempt, StripeCustomer
 from reservations.errors import ReservationNotPending
 from reservations.models import Reservation
-from reservations.services import confirm_reservation, expire_unpaid_reservation
+from reservations.services import (
+    claim_lapsed_hold,
+    confirm_reservation,
+    expire_unpaid_reservation,
+    lock_reservation,
+)
 from securemyspot.errors import Conflict, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -130,7 +135,7 @@ def start_card_setup(*, reservation_id: int) -> str:
     # The row lock makes concurrent calls for one reservation wait for each other, so the
     # second finds and reuses the SetupIntent the first made.
     with transaction.atomic():
-        reservation = Reservation.objects.select_for_update().get(pk=reservation_id)
+        reservation = lock_reservation(reservation_id)
         _require_pending(reservation)
         current = _current_setup_intent(gateway, reservation)
         if current is not None and current.status != CANCELED:
@@ -232,16 +237,8 @@ def _settle_lapsed_hold(gateway: PaymentGateway, reservation_id: int, now: datet
     """Confirm the reservation if its card was saved after all, else expire it and cancel its
     SetupIntent. Returns what happened."""
     with transaction.atomic():
-        # skip_locked: on PostgreSQL a reservation another worker is settling is left to it.
-        reservation = (
-            Reservation.objects.select_for_update(skip_locked=True)
-            .filter(
-                pk=reservation_id,
-                status=Reservation.Status.PENDING_PAYMENT,
-                hold_expires_at__lte=now,
-            )
-            .first()
-        )
+        # On PostgreSQL a reservation another worker is settling is left to it (SKIP LOCKED).
+        reservation = claim_lapsed_hold(reservation_id=reservation_id, now=now)
         if reservation is None:
             return "skipped"
         intent = _current_setup_intent(gateway, reservation)
