@@ -245,6 +245,16 @@ def end_or_cancel(*, reservation_id: int, now: datetime | None = None) -> Reserv
         return _finish_now(reservation, now=now)
 
 
+def record_card_setup_started(
+    *, reservation: Reservation, customer_id: str, setup_intent_id: str
+) -> None:
+    """The card step began: the reservation (locked by the caller, in its transaction) names
+    the processor's customer and SetupIntent that will confirm it."""
+    reservation.stripe_customer_id = customer_id
+    reservation.stripe_setup_intent_id = setup_intent_id
+    reservation.save(update_fields=["stripe_customer_id", "stripe_setup_intent_id", "updated_at"])
+
+
 def confirm_reservation(
     *,
     reservation_id: int,

@@ -35,6 +35,7 @@ from reservations.services import (
     confirm_reservation,
     expire_unpaid_reservation,
     lock_reservation,
+    record_card_setup_started,
 )
 from securemyspot.errors import Conflict, ServiceUnavailable
 
@@ -152,10 +153,8 @@ def start_card_setup(*, reservation_id: int) -> str:
             setup_intent_id=intent.id,
             next_check_at=timezone.now() + FIRST_CARD_CHECK_AFTER,
         )
-        reservation.stripe_customer_id = customer_id
-        reservation.stripe_setup_intent_id = intent.id
-        reservation.save(
-            update_fields=["stripe_customer_id", "stripe_setup_intent_id", "updated_at"]
+        record_card_setup_started(
+            reservation=reservation, customer_id=customer_id, setup_intent_id=intent.id
         )
     return intent.client_secret
 
