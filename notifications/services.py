@@ -14,7 +14,6 @@ recording it leaves it to be sent again once its claim lapses.
 
 import logging
 import smtplib
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,7 +22,6 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -32,6 +30,7 @@ from notifications.models import EmailKind, OutboundEmail
 from reservations.links import manage_url
 from reservations.models import Reservation
 from reservations.pricing import billable_minutes, fee_for_period
+from securemyspot import leases
 from securemyspot.tasks import enqueue_after_commit
 
 logger = logging.getLogger(__name__)
@@ -177,15 +176,14 @@ def deliver_emails(*, email_ids: Sequence[int], now: datetime | None = None) -> 
     claimed = _claim(email_ids=email_ids, now=now)
     if not claimed:
         return 0
-    started = time.monotonic()
+    untried = list(claimed)
+    batch = leases.time_boxed(untried, seconds=SEND_BATCH_SECONDS)
     sent: list[int] = []
     refused: Exception | None = None
-    untried = list(reversed(claimed))
     sending: OutboundEmail | None = None
     try:
         with get_connection(timeout=settings.EMAIL_TIMEOUT or SEND_TIMEOUT_SECONDS) as connection:
-            while untried:
-                sending = untried.pop()
+            for sending in batch:
                 try:
                     _message(sending, connection).send()
                 except MESSAGE_REFUSED as exc:
@@ -194,20 +192,19 @@ def deliver_emails(*, email_ids: Sequence[int], now: datetime | None = None) -> 
                 else:
                     sent.append(sending.pk)
                 sending = None
-                if time.monotonic() - started >= SEND_BATCH_SECONDS:
-                    break
     except Exception as exc:
         # The message being sent failed, or, if none was, opening the connection: that counts
         # against the first message.
-        failed = sending or (untried.pop() if untried else None)
+        failed = sending or (untried.pop(0) if untried else None)
         if failed is not None:
             _record_failure(failed, exc, now=now)
         raise
     finally:
         OutboundEmail.objects.filter(pk__in=sent).update(sent_at=timezone.now(), claimed_until=None)
         # Claimed but never tried (a failure, or out of time): as they were, for the next run.
-        OutboundEmail.objects.filter(pk__in=[email.pk for email in untried]).update(
-            claimed_until=None, attempts=F("attempts") - 1
+        leases.release(
+            OutboundEmail.objects.filter(pk__in=[email.pk for email in untried]),
+            counter="attempts",
         )
     if untried:
         enqueue_after_commit("notifications.tasks.deliver_emails", [email.pk for email in untried])
@@ -351,19 +348,12 @@ def _claim(*, email_ids: Sequence[int], now: datetime) -> list[OutboundEmail]:
     (``claimed_until``), committed at once: no row lock is held while talking to the mail
     server, which can take seconds (on SQLite any open write transaction blocks every booking).
     Rows another sender is claiming at this moment are skipped, not waited for."""
-    with transaction.atomic():
-        emails = list(
-            OutboundEmail.objects.select_for_update(skip_locked=True)
-            .filter(pk__in=email_ids, sent_at__isnull=True)
-            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
-            .order_by("pk")
-        )
-        OutboundEmail.objects.filter(pk__in=[email.pk for email in emails]).update(
-            claimed_until=now + CLAIM_LEASE, attempts=F("attempts") + 1
-        )
-    for email in emails:
-        email.attempts += 1
-    return emails
+    return leases.claim(
+        OutboundEmail.objects.filter(pk__in=email_ids, sent_at__isnull=True),
+        now=now,
+        lease=CLAIM_LEASE,
+        counter="attempts",
+    )
 
 
 def _message(email: OutboundEmail, connection: BaseEmailBackend) -> EmailMultiAlternatives:
@@ -381,9 +371,6 @@ def _record_failure(email: OutboundEmail, error: Exception, *, now: datetime) ->
     OutboundEmail.objects.filter(pk=email.pk).update(
         claimed_until=None,
         last_error=f"{type(error).__name__}: {error}"[:2000],
-        next_attempt_at=now + _retry_backoff(attempts=email.attempts),
+        next_attempt_at=now
+        + leases.backoff(email.attempts, start=RETRY_BACKOFF_START, maximum=RETRY_BACKOFF_MAX),
     )
-
-
-def _retry_backoff(*, attempts: int) -> timedelta:
-    return min(RETRY_BACKOFF_START * 2 ** max(attempts - 1, 0), RETRY_BACKOFF_MAX)

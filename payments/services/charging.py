@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from notifications.models import EmailKind
@@ -35,6 +35,7 @@ from payments.selectors import SAVED_CARD_UNAVAILABLE, failure_reason
 from reservations.models import Reservation
 from reservations.pricing import fee_for_period
 from reservations.services import record_payment_outcomes
+from securemyspot import leases
 from securemyspot.errors import ServiceUnavailable
 from securemyspot.tasks import enqueue_after_commit
 
@@ -78,14 +79,6 @@ def charge_metadata(charge: Charge, attempt: int) -> dict[str, str]:
         "attempt": str(attempt),
         "reservation_id": str(charge.pk),
     }
-
-
-def _retry_backoff(tries: int) -> timedelta:
-    return min(CHARGE_RETRY_BACKOFF_START * 2 ** max(tries - 1, 0), CHARGE_RETRY_BACKOFF_MAX)
-
-
-def _lease_free(now: datetime) -> Q:
-    return Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
 
 
 def _locked_charges(charge_ids: Sequence[int]) -> dict[int, Charge]:
@@ -162,22 +155,17 @@ def _create_and_claim(reservation_ids: Sequence[int], *, now: datetime) -> list[
             .order_by("pk")
         }
         _create_missing_charges(list(reservations.values()), now=now)
-        claimed = list(
-            Charge.objects.select_for_update(skip_locked=True)
-            .filter(pk__in=reservations, status__in=Charge.OPEN_STATUSES)
-            .filter(_lease_free(now))
-            .order_by("pk")
-        )
         # last_sent_at is set with the claim: from here on the charge may have reached Stripe.
-        Charge.objects.filter(pk__in=[charge.pk for charge in claimed]).update(
-            claimed_until=now + CHARGE_LEASE,
-            tries=F("tries") + 1,
+        claimed = leases.claim(
+            Charge.objects.filter(pk__in=reservations, status__in=Charge.OPEN_STATUSES),
+            now=now,
+            lease=CHARGE_LEASE,
+            counter="tries",
             last_sent_at=now,
             updated_at=timezone.now(),
         )
     for charge in claimed:
         charge.reservation = reservations[charge.pk]
-        charge.tries += 1
     return claimed
 
 
@@ -186,7 +174,7 @@ def claimable_charge(
 ) -> QuerySet[Charge]:
     """The charge, if it is in one of ``statuses`` and nobody holds its lease, to claim with
     one conditional UPDATE committed at once."""
-    return Charge.objects.filter(pk=charge_id, status__in=statuses).filter(_lease_free(now))
+    return Charge.objects.filter(pk=charge_id, status__in=statuses).filter(leases.lease_free(now))
 
 
 def release_charge(charge_id: int) -> None:
@@ -235,12 +223,11 @@ def _send_charges(claimed: Sequence[Charge], *, now: datetime) -> None:
     every lease the batch holds is still valid when its answer is recorded."""
     gateway = get_gateway()
     answers: list[tuple[int, ChargeAnswer]] = []
-    unsent = list(reversed(claimed))
+    unsent = list(claimed)
     failure: Exception | None = None
-    started = recorded = time.monotonic()
+    recorded = time.monotonic()
     try:
-        while unsent:
-            charge = unsent.pop()
+        for charge in leases.time_boxed(unsent, seconds=CHARGE_BATCH_SECONDS):
             try:
                 answers.append((charge.pk, _send_charge(gateway, charge, now=now)))
             except ServiceUnavailable as unreachable:
@@ -253,8 +240,6 @@ def _send_charges(claimed: Sequence[Charge], *, now: datetime) -> None:
             if time.monotonic() - recorded >= CHARGE_RECORD_SECONDS:
                 record_charge_results(answers, now=now)
                 answers, recorded = [], time.monotonic()
-            if time.monotonic() - started >= CHARGE_BATCH_SECONDS:
-                break
     finally:
         record_charge_results(answers, now=now)
         _release_unsent(unsent)
@@ -269,12 +254,10 @@ def _send_charges(claimed: Sequence[Charge], *, now: datetime) -> None:
 def _release_unsent(charges: Sequence[Charge]) -> None:
     """Claimed, never sent: as they were before the claim, free for the next run at once."""
     never_sent = [charge.pk for charge in charges if charge.last_sent_at is None]
-    Charge.objects.filter(pk__in=never_sent).update(
-        claimed_until=None, last_sent_at=None, tries=F("tries") - 1
-    )
+    leases.release(Charge.objects.filter(pk__in=never_sent), counter="tries", last_sent_at=None)
     # Sent by an earlier claim, answer unrecorded: the next run still looks at Stripe first.
     sent_before = [charge.pk for charge in charges if charge.last_sent_at is not None]
-    Charge.objects.filter(pk__in=sent_before).update(claimed_until=None, tries=F("tries") - 1)
+    leases.release(Charge.objects.filter(pk__in=sent_before), counter="tries")
 
 
 def _send_charge(gateway: PaymentGateway, charge: Charge, *, now: datetime) -> ChargeAnswer:
@@ -525,7 +508,10 @@ def _defer_charge(charge_id: int, *, error: str, now: datetime) -> Charge:
         "status": Charge.Status.RETRYING,
         "claimed_until": None,
         "failure_message": error[:2000],
-        "next_attempt_at": now + _retry_backoff(charge.tries),
+        "next_attempt_at": now
+        + leases.backoff(
+            charge.tries, start=CHARGE_RETRY_BACKOFF_START, maximum=CHARGE_RETRY_BACKOFF_MAX
+        ),
         "updated_at": timezone.now(),
     }
     if charge.tries >= CHARGE_TRIES_BEFORE_ATTENTION:
@@ -546,7 +532,7 @@ def retry_due_charges(*, now: datetime | None = None, batch: int = 100) -> int:
     now = now or timezone.now()
     due = (
         Charge.objects.filter(status__in=Charge.OPEN_STATUSES, next_attempt_at__lte=now)
-        .filter(_lease_free(now))
+        .filter(leases.lease_free(now))
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:batch]
     )
