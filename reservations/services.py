@@ -20,6 +20,7 @@ from accounts.models import User, normalize_email
 from accounts.selectors import accounts_with_email
 from notifications.models import EmailKind
 from notifications.services import queue_reservation_email
+from reservations import signals
 from reservations.errors import (
     ReservationEnded,
     ReservationNotPending,
@@ -158,7 +159,7 @@ def claim_lapsed_hold(*, reservation_id: int, now: datetime) -> Reservation | No
 
 def _mark_ended(reservation: Reservation, *, now: datetime) -> None:
     """Ended at its ``end_time``: the spot is free and the fee for the time used is fixed. The
-    charge follows, outside this transaction (payments.services.charging)."""
+    charge follows, outside this transaction (payments, told by a signal)."""
     fee = fee_for_period(reservation.rate, reservation.start_time, reservation.end_time)
     reservation.status = Reservation.Status.ENDED
     reservation.finished_at = now
@@ -172,12 +173,12 @@ def _finish_now(reservation: Reservation, *, now: datetime) -> Reservation:
     if reservation.status == Reservation.Status.CONFIRMED and reservation.start_time < now:
         reservation.end_time = now
         _mark_ended(reservation, now=now)
-        enqueue_after_commit("payments.tasks.charge_reservation", reservation.pk)
+        signals.reservation_ended.send(Reservation, reservation_id=reservation.pk)
     else:
         reservation.finished_at = now
         if reservation.status == Reservation.Status.PENDING_PAYMENT:
-            # The card step was abandoned: close its SetupIntent at Stripe.
-            enqueue_after_commit("payments.tasks.release_card_setup", reservation.pk)
+            # The card step was abandoned: payments closes its SetupIntent at Stripe.
+            signals.unpaid_reservation_cancelled.send(Reservation, reservation_id=reservation.pk)
         reservation.status = Reservation.Status.CANCELLED
     reservation.hold_expires_at = None
     reservation.save()
@@ -323,18 +324,16 @@ def end_reservation_if_due(*, reservation_id: int, now: datetime | None = None) 
             return False
         _mark_ended(reservation, now=now)
         reservation.save()
-        enqueue_after_commit("payments.tasks.charge_reservation", reservation.pk)
+        signals.reservation_ended.send(Reservation, reservation_id=reservation.pk)
         return True
 
 
-def end_due_reservations(
-    *, now: datetime | None = None, batch_size: int = 500, charges_per_task: int = 50
-) -> list[int]:
+def end_due_reservations(*, now: datetime | None = None, batch_size: int = 500) -> list[int]:
     """End up to ``batch_size`` confirmed reservations whose end time has passed, oldest end
     first; returns their ids. Several workers may run this at once: each claims different rows
     (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite the IMMEDIATE transaction is the claim,
-    one writer at a time). Their charges are queued after the commit, ``charges_per_task`` to
-    a task: one task per reservation would cost more than the charge itself."""
+    one writer at a time). The batch is announced with one ``reservations_ended`` signal, so
+    that their charges are queued together after the commit."""
     now = now or timezone.now()
     with transaction.atomic():
         due = list(
@@ -354,10 +353,8 @@ def end_due_reservations(
             update_fields=["status", "finished_at", "amount_cents", "fee_waived", "updated_at"],
         )
         ended = [reservation.pk for reservation in due]
-        for start in range(0, len(ended), charges_per_task):
-            enqueue_after_commit(
-                "payments.tasks.charge_reservations", ended[start : start + charges_per_task]
-            )
+        if ended:
+            signals.reservations_ended.send(Reservation, reservation_ids=ended)
     return ended
 
 

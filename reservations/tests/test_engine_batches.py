@@ -8,6 +8,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from payments import receivers as payment_receivers
 from payments import tasks as payment_tasks
 from reservations import services
 from reservations.tests.factories import ReservationFactory
@@ -28,6 +29,7 @@ def test_the_sweep_queues_one_charge_task_per_batch_of_ended_reservations(
         for _ in range(7)
     ]
     queued: list[list[int]] = []
+    monkeypatch.setattr(payment_receivers, "CHARGES_PER_TASK", 3)
     monkeypatch.setattr(
         payment_tasks.charge_reservations,
         "apply_async",
@@ -35,7 +37,7 @@ def test_the_sweep_queues_one_charge_task_per_batch_of_ended_reservations(
     )
 
     with django_capture_on_commit_callbacks(execute=True):
-        ended = services.end_due_reservations(now=now, charges_per_task=3)
+        ended = services.end_due_reservations(now=now)
 
     assert [len(batch) for batch in queued] == [3, 3, 1]
     assert sorted(pk for batch in queued for pk in batch) == sorted(ended) == sorted(due)
