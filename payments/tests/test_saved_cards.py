@@ -7,9 +7,10 @@ import pytest
 from django.utils import timezone
 
 from payments import tasks
+from payments.gateways import SandboxGateway
 from payments.models import SetupAttempt
 from payments.services import card_setup
-from payments.tests.fake_stripe import free_port
+from payments.tests.fake_stripe import free_port, setup_intent_id_of
 from reservations.models import Reservation
 
 pytestmark = pytest.mark.django_db
@@ -107,3 +108,21 @@ def test_every_setup_intent_is_first_looked_at_within_a_minute_of_its_creation(
     sweep = settings.CELERY_BEAT_SCHEDULE["confirm-saved-cards"]["schedule"]
 
     assert attempt.next_check_at - attempt.created_at + timedelta(seconds=sweep) <= MINUTE
+
+
+def test_with_the_sandbox_a_card_saved_but_never_reported_is_confirmed_too(
+    sandbox, api_client, guest_booking, mailoutbox, django_capture_on_commit_callbacks
+):
+    path = f"/create-payment-intent-unauth/{guest_booking.pk}/{guest_booking.email}/"
+    secret = api_client.post(path).json()["clientSecret"]
+    # The card is saved, but the process that would have confirmed the reservation died first.
+    SandboxGateway().confirm_setup_intent(
+        setup_intent_id_of(secret), client_secret=secret, card_number="4242424242424242"
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert card_setup.confirm_saved_cards(now=timezone.now() + MINUTE) == {"confirmed": 1}
+
+    guest_booking.refresh_from_db()
+    assert guest_booking.status == Reservation.Status.CONFIRMED
+    assert len(confirmations(mailoutbox)) == 1
