@@ -8,12 +8,13 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def broker_down():
+def broker_down(monkeypatch):
     """The broker's address is a loopback port nobody listens on."""
-    configured = celery_app.conf.broker_url
-    celery_app.conf.broker_url = f"amqp://guest:guest@127.0.0.1:{free_port()}//"
-    yield
-    celery_app.conf.broker_url = configured
+    closed = f"amqp://guest:guest@127.0.0.1:{free_port()}//"
+    # Celery prefers CELERY_BROKER_URL from the environment (set in CI's second pass) to its
+    # configuration.
+    monkeypatch.setenv("CELERY_BROKER_URL", closed)
+    monkeypatch.setattr(celery_app.conf, "broker_url", closed)
 
 
 def test_ready_when_database_broker_and_redis_answer(client):
