@@ -5,6 +5,14 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 SEED_SPOTS ?= 5000
 export PORT
+# `make run` supplies what the settings require with DEBUG false (the default; DEBUG stays off,
+# Celery leaks memory with it): a secret key made once and kept in data/, the sandbox gateway
+# (PAYMENT_GATEWAY=stripe and Stripe keys in .env or the environment for real payments) and
+# links in emails to this PORT, as honcho gives the worker and beat PORTs of their own.
+LOCAL_SECRET_KEY := data/secret_key
+RUN_ENV = SECRET_KEY="$${SECRET_KEY:-$$(cat $(LOCAL_SECRET_KEY))}" \
+	PAYMENT_GATEWAY="$${PAYMENT_GATEWAY:-sandbox}" \
+	SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}"
 
 .PHONY: install run test lint format bench clean
 
@@ -18,12 +26,16 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-run: install
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_spots --count $(SEED_SPOTS) --if-empty
-	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+$(LOCAL_SECRET_KEY):
+	mkdir -p $(@D)
+	umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
+
+run: install $(LOCAL_SECRET_KEY)
+	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
+	$(RUN_ENV) $(BIN)/python manage.py seed_spots --count $(SEED_SPOTS) --if-empty
+	$(RUN_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@echo "Serving on http://127.0.0.1:$(PORT)  (API docs: /api/docs/, admin: /admin/). Ctrl-C stops all."
-	$(BIN)/honcho --procfile Procfile.dev start --port $(PORT)
+	$(RUN_ENV) $(BIN)/honcho --procfile Procfile.dev start --port $(PORT)
 
 test: install lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -231,6 +231,7 @@ def _stripe_path(database: Database, broker: Broker, spot_ids: Sequence[int]) ->
                 database,
                 broker,
                 "stripe",
+                PAYMENT_GATEWAY="stripe",
                 STRIPE_SECRET_KEY="sk_test_bench",
                 STRIPE_API_BASE=engine_stripe.url,
             ),

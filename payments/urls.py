@@ -37,7 +37,7 @@ urlpatterns = [
         name="confirm-payment",
     ),
     route("webhooks/stripe", api.StripeWebhookView.as_view(), name="stripe-webhook"),
-    # Answers 404 unless the sandbox gateway is in use (no Stripe key set).
+    # Answers 404 unless the sandbox gateway is in use (PAYMENT_GATEWAY=sandbox).
     route(
         f"sandbox/setup-intents/{SETUP_INTENT}/confirm",
         api.SandboxCardView.as_view(),

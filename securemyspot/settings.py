@@ -2,13 +2,16 @@
 
 Every default runs on one laptop with no servers: SQLite and a filesystem Celery broker in
 ``DATA_DIR``. Production sets ``DATABASE_URL``, ``CELERY_BROKER_URL``, ``REDIS_URL`` and friends;
-see ``.env.example`` for the full list.
+see ``.env.example`` for the full list and ``.env.production.example`` for a production start.
+A malformed value stops start-up with one line naming it (``securemyspot/config.py``).
 """
 
 import secrets
 from pathlib import Path
 
 import environ
+
+from securemyspot import config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -29,8 +32,17 @@ def _local_secret_key() -> str:
     return key_file.read_text().strip()
 
 
-SECRET_KEY = env("SECRET_KEY", default=None) or _local_secret_key()
-DEBUG = env.bool("DEBUG", default=False)
+DEBUG = config.boolean("DEBUG", default=False)
+SECRET_KEY = env("SECRET_KEY", default="")
+if not SECRET_KEY:
+    # A generated key would differ between the web servers and workers of a deploy, and
+    # change with the data folder: signed links and sessions would break. Only a debug run
+    # may make one; `make run` passes one it keeps in data/.
+    if not DEBUG:
+        raise config.fail(
+            "SECRET_KEY", "a long random secret in the environment when DEBUG is false", ""
+        )
+    SECRET_KEY = _local_secret_key()
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -86,8 +98,9 @@ TEMPLATES = [
     },
 ]
 
+CONN_MAX_AGE = config.integer("CONN_MAX_AGE", default=60)
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}"),
+    "default": config.database("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
@@ -99,13 +112,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_MAX_AGE"] = CONN_MAX_AGE
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
-REDIS_URL = env("REDIS_URL", default="")
+REDIS_URL = config.redis_url("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -154,20 +167,24 @@ CORS_ALLOW_HEADERS = ["authorization", "content-type", "if-none-match"]
 CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
 
 # Tokens expire after this long without use; each use renews them.
-AUTH_TOKEN_IDLE_TIMEOUT_SECONDS = env.int("AUTH_TOKEN_IDLE_TIMEOUT_SECONDS", default=24 * 3600)
+AUTH_TOKEN_IDLE_TIMEOUT_SECONDS = config.integer(
+    "AUTH_TOKEN_IDLE_TIMEOUT_SECONDS", default=24 * 3600, minimum=1
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ExpiringTokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    # Closed unless a view opens itself (AllowAny); securemyspot/tests/test_public_routes.py
+    # lists the routes that do.
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "securemyspot.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
-        "sign-in": env("THROTTLE_SIGN_IN", default="10/min"),
-        "sign-up": env("THROTTLE_SIGN_UP", default="5/min"),
+        "sign-in": config.throttle_rate("THROTTLE_SIGN_IN", default="10/min"),
+        "sign-up": config.throttle_rate("THROTTLE_SIGN_UP", default="5/min"),
     },
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    "NUM_PROXIES": config.integer("NUM_PROXIES", default=0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
@@ -185,28 +202,44 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
-# Where people reach this service: links in emails (pay, extend) start with it.
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# Where people reach this service: links in emails (pay, extend) start with it. Behind a proxy
+# or on another host, set it; `make run` sets it, since its workers get other PORTs (honcho).
+PORT = config.integer("PORT", default=8000, minimum=1)
+SITE_URL = config.site_url("SITE_URL", default=f"http://127.0.0.1:{PORT}")
 
 # The full availability list is kept as a file per fingerprint here (spots/list_files.py).
 SPOT_LIST_DIR = env("SPOT_LIST_DIR", default=str(DATA_DIR / "spot-lists"))
 
 # Reservations: limits a driver sees as 400s, and how long an unpaid booking holds its spot.
-RESERVATION_MIN_MINUTES = env.int("RESERVATION_MIN_MINUTES", default=1)
-RESERVATION_MAX_MINUTES = env.int("RESERVATION_MAX_MINUTES", default=24 * 60)
-RESERVATION_MAX_DAYS_AHEAD = env.int("RESERVATION_MAX_DAYS_AHEAD", default=7)
-RESERVATION_HOLD_MINUTES = env.int("RESERVATION_HOLD_MINUTES", default=15)
+RESERVATION_MIN_MINUTES = config.integer("RESERVATION_MIN_MINUTES", default=1, minimum=1)
+RESERVATION_MAX_MINUTES = config.integer("RESERVATION_MAX_MINUTES", default=24 * 60, minimum=1)
+RESERVATION_MAX_DAYS_AHEAD = config.integer("RESERVATION_MAX_DAYS_AHEAD", default=7, minimum=1)
+RESERVATION_HOLD_MINUTES = config.integer("RESERVATION_HOLD_MINUTES", default=15, minimum=1)
 
-# Payments: with no secret key, a built-in sandbox gateway stands in for Stripe
-# (docs/payments.md). STRIPE_API_BASE points the SDK at another server, e.g. localstripe.
+# Payments (docs/payments.md): Stripe, or the built-in sandbox that accepts test cards, chosen
+# by PAYMENT_GATEWAY. Fail closed: only a debug run falls back to the sandbox by itself; a
+# production start without Stripe keys stops here unless the sandbox is asked for by name.
+# STRIPE_API_BASE points the SDK at another server, e.g. localstripe.
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
+PAYMENT_GATEWAY = config.choice(
+    "PAYMENT_GATEWAY",
+    default="sandbox" if DEBUG and not STRIPE_SECRET_KEY else "stripe",
+    choices=("sandbox", "stripe"),
+)
+if PAYMENT_GATEWAY == "stripe" and not STRIPE_SECRET_KEY:
+    raise config.fail(
+        "STRIPE_SECRET_KEY",
+        "a Stripe secret key (sk_...) as PAYMENT_GATEWAY is stripe "
+        "(PAYMENT_GATEWAY=sandbox takes test cards instead, for demos)",
+        "",
+    )
 # Stripe's smallest charge in USD; a smaller fee is waived and recorded as such.
 MINIMUM_CHARGE_CENTS = 50
 
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_URL = config.broker_url("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = DATA_DIR / "broker"
     for _folder in ("queue", "processed", "control"):
@@ -229,9 +262,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The end-of-reservation engine: the sweep ends what is due (the source of truth); a task at
 # the end time adds precision for ends nearer than the horizon (below RabbitMQ's 30-minute
 # consumer acknowledgement timeout).
-ENGINE_SWEEP_SECONDS = env.float("ENGINE_SWEEP_SECONDS", default=5.0)
-END_TASK_HORIZON_SECONDS = env.int("END_TASK_HORIZON_SECONDS", default=10 * 60)
-REMINDER_MINUTES_BEFORE_END = env.int("REMINDER_MINUTES_BEFORE_END", default=15)
+ENGINE_SWEEP_SECONDS = config.decimal_number("ENGINE_SWEEP_SECONDS", default=5.0, minimum=0.01)
+END_TASK_HORIZON_SECONDS = config.integer("END_TASK_HORIZON_SECONDS", default=10 * 60)
+REMINDER_MINUTES_BEFORE_END = config.integer("REMINDER_MINUTES_BEFORE_END", default=15)
 # The sweep that ends reservations has a queue of its own, so that it never waits behind a
 # backlog of charges and emails. A worker consumes every queue listed here unless told
 # otherwise (--queues); the Procfiles name both.
@@ -245,6 +278,12 @@ CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_IGNORE_RESULT = not REDIS_URL
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+HOLD_SWEEP_INTERVAL_SECONDS = config.decimal_number(
+    "HOLD_SWEEP_INTERVAL_SECONDS", default=10.0, minimum=0.01
+)
+TOKEN_PURGE_INTERVAL_SECONDS = config.decimal_number(
+    "TOKEN_PURGE_INTERVAL_SECONDS", default=3600.0, minimum=0.01
+)
 CELERY_BEAT_SCHEDULE = {
     "send-due-reminders": {
         "task": "reservations.tasks.send_due_reminders",
@@ -274,17 +313,17 @@ CELERY_BEAT_SCHEDULE = {
     },
     "resolve-lapsed-reservation-holds": {
         "task": "payments.tasks.resolve_lapsed_holds",
-        "schedule": env.float("HOLD_SWEEP_INTERVAL_SECONDS", default=10.0),
+        "schedule": HOLD_SWEEP_INTERVAL_SECONDS,
         # A run queued while no worker was up is stale once the next one is due.
-        "options": {"expires": env.float("HOLD_SWEEP_INTERVAL_SECONDS", default=10.0)},
+        "options": {"expires": HOLD_SWEEP_INTERVAL_SECONDS},
     },
     "purge-expired-auth-tokens": {
         "task": "accounts.tasks.purge_expired_tokens",
-        "schedule": env.float("TOKEN_PURGE_INTERVAL_SECONDS", default=3600.0),
+        "schedule": TOKEN_PURGE_INTERVAL_SECONDS,
     },
 }
 
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_CONFIG = config.email("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env(
     "DEFAULT_FROM_EMAIL", default="Secure-My-Spot <no-reply@securemyspot.test>"
@@ -298,9 +337,19 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
-if not DEBUG:
-    SECURE_CONTENT_TYPE_NOSNIFF = True
-    SESSION_COOKIE_HTTPONLY = True
+# HTTPS: off by default, so `make run` serves plain HTTP on 127.0.0.1; .env.production.example
+# turns it on behind a TLS-terminating proxy that sets X-Forwarded-Proto.
+SECURE_PROXY_SSL_HEADER = config.header_and_value("SECURE_PROXY_SSL_HEADER")
+SECURE_SSL_REDIRECT = config.boolean("SECURE_SSL_REDIRECT", default=False)
+# Probes reach the container directly, without the proxy's header: no redirect for them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$"]
+SECURE_HSTS_SECONDS = config.integer("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = config.boolean("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = config.boolean("SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = config.boolean("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = config.boolean("CSRF_COOKIE_SECURE", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SESSION_COOKIE_HTTPONLY = True
 
 # SQLite ignores the INCLUDE columns of the covering spot index (PostgreSQL uses them); the
 # index itself still serves the search there.

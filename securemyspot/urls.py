@@ -3,13 +3,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from securemyspot.api import route
-from securemyspot.health import healthz
+from securemyspot.health import healthz, readyz
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     route("healthz", healthz, name="healthz"),
+    route("readyz", readyz, name="readyz"),
     path("", include("accounts.urls")),
     path("", include("spots.urls")),
     path("", include("reservations.urls")),

@@ -4,6 +4,7 @@ from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.cache import get_conditional_response
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -41,7 +42,7 @@ def _json_array(rows: Iterator[str]) -> Iterator[bytes]:
 
 class AvailableParkingSpotsView(APIView):
     authentication_classes: list = []
-    permission_classes: list = []
+    permission_classes = [AllowAny]
 
     @extend_schema(
         operation_id="available_parking_spots",
@@ -82,7 +83,7 @@ class AvailableParkingSpotsView(APIView):
 
 class AvailableParkingSpotsNearView(APIView):
     authentication_classes: list = []
-    permission_classes: list = []
+    permission_classes = [AllowAny]
 
     @extend_schema(
         operation_id="available_parking_spots_filter",

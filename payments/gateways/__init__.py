@@ -1,4 +1,4 @@
-"""Payment gateways: Stripe when a secret key is set, otherwise the built-in sandbox."""
+"""Payment gateways: Stripe, or the built-in sandbox, as settings.PAYMENT_GATEWAY names."""
 
 import functools
 
@@ -63,7 +63,7 @@ __all__ = [
 def get_gateway() -> PaymentGateway:
     """The gateway the current settings call for (read on every call, so a change of settings,
     as in tests, takes effect at once)."""
-    if not settings.STRIPE_SECRET_KEY:
+    if settings.PAYMENT_GATEWAY == "sandbox":
         return SandboxGateway()
     return _stripe_gateway(
         settings.STRIPE_SECRET_KEY, settings.STRIPE_WEBHOOK_SECRET, settings.STRIPE_API_BASE

@@ -56,6 +56,7 @@ def localstripe_url(tmp_path_factory) -> Iterator[str]:
 @pytest.fixture
 def fake_stripe(settings, localstripe_url) -> FakeStripe:
     """This test's payments go to localstripe."""
+    settings.PAYMENT_GATEWAY = "stripe"
     settings.STRIPE_SECRET_KEY = SECRET_KEY
     settings.STRIPE_PUBLISHABLE_KEY = "pk_test_localstripe"
     settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
@@ -66,6 +67,7 @@ def fake_stripe(settings, localstripe_url) -> FakeStripe:
 @pytest.fixture
 def stripe_unreachable(settings) -> None:
     """Stripe's address is a loopback port nobody listens on."""
+    settings.PAYMENT_GATEWAY = "stripe"
     settings.STRIPE_SECRET_KEY = SECRET_KEY
     settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
     settings.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"
@@ -74,6 +76,7 @@ def stripe_unreachable(settings) -> None:
 @pytest.fixture
 def sandbox(settings) -> None:
     """No Stripe keys: the built-in sandbox gateway is in use."""
+    settings.PAYMENT_GATEWAY = "sandbox"
     settings.STRIPE_SECRET_KEY = ""
     settings.STRIPE_PUBLISHABLE_KEY = ""
     settings.STRIPE_WEBHOOK_SECRET = ""

@@ -268,6 +268,7 @@ class Engine:
             "REDIS_URL": settings.REDIS_URL,
             "SECRET_KEY": settings.SECRET_KEY,
             "SITE_URL": settings.SITE_URL,
+            "PAYMENT_GATEWAY": settings.PAYMENT_GATEWAY,
             "STRIPE_SECRET_KEY": settings.STRIPE_SECRET_KEY,
             "STRIPE_PUBLISHABLE_KEY": settings.STRIPE_PUBLISHABLE_KEY,
             "STRIPE_WEBHOOK_SECRET": settings.STRIPE_WEBHOOK_SECRET,
