@@ -12,9 +12,10 @@ def broker_down(monkeypatch):
     """The broker's address is a loopback port nobody listens on."""
     closed = f"amqp://guest:guest@127.0.0.1:{free_port()}//"
     # Celery prefers CELERY_BROKER_URL from the environment (set in CI's second pass) to its
-    # configuration.
-    monkeypatch.setenv("CELERY_BROKER_URL", closed)
+    # configuration. The configuration is patched first: reading it with the variable already
+    # set would record the closed address as the value to restore.
     monkeypatch.setattr(celery_app.conf, "broker_url", closed)
+    monkeypatch.setenv("CELERY_BROKER_URL", closed)
 
 
 def test_ready_when_database_broker_and_redis_answer(client):
