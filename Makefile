@@ -18,6 +18,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+run: export LOG_FORMAT ?= console
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_spots --count $(SEED_SPOTS) --if-empty

@@ -4,12 +4,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from securemyspot.api import route
 from securemyspot.health import healthz
+from securemyspot.metrics import metrics
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     route("healthz", healthz, name="healthz"),
+    route("metrics", metrics, name="metrics"),
     path("", include("accounts.urls")),
     path("", include("spots.urls")),
     path("", include("reservations.urls")),
