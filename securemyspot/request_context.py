@@ -11,6 +11,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 
 from celery import Task
+from django.core.signals import request_finished, request_started
 from django.http import HttpRequest, HttpResponse
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -24,25 +25,41 @@ current_task_name: ContextVar[str | None] = ContextVar("task_name", default=None
 _TASK_CONTEXT = (current_request_id, current_task_id, current_task_name)
 
 
-def _incoming_or_new_request_id(request: HttpRequest) -> str:
-    incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+def _incoming_or_new_request_id(meta: dict) -> str:
+    incoming = meta.get("HTTP_X_REQUEST_ID", "")
     if _ACCEPTED_REQUEST_ID.fullmatch(incoming):
         return incoming
     return uuid.uuid4().hex
 
 
+# The id is set when Django starts on a request and cleared when the response is closed, not by
+# the middleware alone: Django logs a 4xx or 5xx ("Not Found: /path") after the middleware
+# has returned.
+def _begin_request(sender: object, environ: dict | None = None, **kwargs: object) -> None:
+    current_request_id.set(None if environ is None else _incoming_or_new_request_id(environ))
+
+
+def _end_request(sender: object, **kwargs: object) -> None:
+    current_request_id.set(None)
+
+
+request_started.connect(_begin_request, dispatch_uid="securemyspot.request_id.begin")
+request_finished.connect(_end_request, dispatch_uid="securemyspot.request_id.end")
+
+
 class RequestIdMiddleware:
+    """Answers with the request's id. (A server that sends no ``request_started`` with the
+    WSGI environ gets the id here.)"""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        token = current_request_id.set(_incoming_or_new_request_id(request))
-        try:
-            response = self.get_response(request)
-            response[REQUEST_ID_HEADER] = current_request_id.get()
-            return response
-        finally:
-            current_request_id.reset(token)
+        if current_request_id.get() is None:
+            current_request_id.set(_incoming_or_new_request_id(request.META))
+        response = self.get_response(request)
+        response[REQUEST_ID_HEADER] = current_request_id.get()
+        return response
 
 
 def add_request_id_to_task_headers(headers: dict, **kwargs: object) -> None:
