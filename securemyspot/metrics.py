@@ -46,7 +46,7 @@ _UNMATCHED_ROUTE = "unmatched"
 
 
 class RequestMetricsMiddleware:
-    """Counts each request under its route's name (``reservation-unauth``), never its path:
+    """Counts each request under its route's name (``reservation-guest``), never its path:
     bounded label values, and no email in a metric."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

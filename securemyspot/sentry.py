@@ -1,8 +1,9 @@
 """Error reports to Sentry, on only when ``SENTRY_DSN`` is set.
 
-Sentry is sent no personal data of its own accord (``send_default_pii=False``: no cookies,
-headers or user), and every string of an event, the request URL of a guest route and the log
-lines gathered as breadcrumbs included, goes through the same masking as the logs.
+Sentry is sent no personal data of its own accord: ``send_default_pii`` stays at its default,
+off (no cookies, headers or user; newer SDKs deprecate setting it at all). Every string of an
+event, the request URL of a guest route and the log lines gathered as breadcrumbs included,
+goes through the same masking as the logs.
 """
 
 from typing import Any
@@ -34,7 +35,6 @@ def init_sentry(*, dsn: str, environment: str, **options: Any) -> None:
     sentry_sdk.init(
         dsn=dsn,
         environment=environment,
-        send_default_pii=False,
         integrations=[DjangoIntegration(), CeleryIntegration()],
         before_send=_masked_event,
         before_breadcrumb=_masked_event,
