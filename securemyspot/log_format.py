@@ -20,7 +20,12 @@ class MaskAndStampFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "masked", False):
             return True
-        record.msg = mask(record.getMessage())
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            # logging would print the raw arguments to stderr, unmasked: keep the template.
+            message = f"{record.msg} [arguments did not fit the message]"
+        record.msg = mask(message)
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = _traceback_formatter.formatException(record.exc_info)

@@ -3,6 +3,7 @@ gunicorn.conf.py: request counts summed over its processes, every line JSON and 
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -12,13 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from payments.tests.fake_stripe import free_port
-
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "metrics-token-for-gunicorn"
 STARTUP_DEADLINE_SECONDS = 60
 # The service's own settings for a laptop, in a folder of this test's: not the test database.
 OUTSIDE_SETTINGS = ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _get(url: str, headers: dict | None = None) -> tuple[int, str]:
@@ -40,7 +45,7 @@ def gunicorn(tmp_path):
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=REPO, env=env, check=True
     )
-    port = free_port()
+    port = _free_port()
     log_path = tmp_path / "gunicorn.log"
     with log_path.open("wb") as log:
         server = subprocess.Popen(

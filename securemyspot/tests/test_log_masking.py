@@ -1,5 +1,8 @@
+import logging
+
 import pytest
 
+from securemyspot.log_format import MaskAndStampFilter
 from securemyspot.log_masking import mask
 
 
@@ -43,3 +46,13 @@ def test_masking_twice_changes_nothing_more():
     once = mask("jane@example.com /x?token=abc seti_1_secret_2")
 
     assert mask(once) == once
+
+
+def test_a_record_whose_arguments_do_not_fit_is_written_masked_without_them():
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "guest %s of %d", ("jane@example.com",), None
+    )
+
+    MaskAndStampFilter().filter(record)
+
+    assert record.getMessage() == "guest %s of %d [arguments did not fit the message]"
