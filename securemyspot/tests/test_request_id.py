@@ -7,10 +7,11 @@ import uuid
 import pytest
 from celery import shared_task
 from celery.contrib.testing.worker import start_worker
-from celery.signals import task_success
+from celery.signals import setup_logging, task_success
 from django.db import connections
 
 from securemyspot.celery import app
+from securemyspot.log_format import MaskAndStampFilter
 from securemyspot.request_context import (
     add_request_id_to_task_headers,
     current_request_id,
@@ -109,3 +110,17 @@ def test_a_task_run_by_a_worker_logs_with_the_request_id_it_was_queued_with():
     assert line["task_name"] == _log_a_line.name
     assert line["task_id"]
     assert current_task_name.get() is None
+
+
+def test_celery_logs_through_the_masking_handler_instead_of_its_own():
+    root = logging.getLogger()
+    previous = root.handlers[:]
+    root.handlers.clear()
+    try:
+        # What a worker or beat sends while starting up.
+        setup_logging.send(sender=None, loglevel="INFO", logfile=None, format="", colorize=False)
+
+        filters = [type(f) for handler in root.handlers for f in handler.filters]
+        assert filters == [MaskAndStampFilter]
+    finally:
+        root.handlers[:] = previous
