@@ -26,6 +26,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+run: export LOG_FORMAT ?= console
 $(LOCAL_SECRET_KEY):
 	mkdir -p $(@D)
 	umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@

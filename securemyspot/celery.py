@@ -1,8 +1,12 @@
+import logging.config
 import os
 
 from celery import Celery, Task
-from celery.signals import task_postrun, task_prerun
+from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun
+from django.conf import settings
 from django.db import close_old_connections
+
+from securemyspot import request_context
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "securemyspot.settings")
 
@@ -20,3 +24,14 @@ def _close_old_database_connections(sender: Task, **kwargs: object) -> None:
     in the caller's process (eagerly) shares the caller's connection and transaction."""
     if not getattr(sender.request, "is_eager", False):
         close_old_connections()
+
+
+@setup_logging.connect
+def _use_django_logging(**kwargs: object) -> None:
+    """Workers and beat log as the web does (LOGGING: JSON, masked), not in Celery's format."""
+    logging.config.dictConfig(settings.LOGGING)
+
+
+before_task_publish.connect(request_context.add_request_id_to_task_headers)
+task_prerun.connect(request_context.enter_task)
+task_postrun.connect(request_context.leave_task)

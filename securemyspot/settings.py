@@ -12,6 +12,7 @@ from pathlib import Path
 import environ
 
 from securemyspot import config
+from securemyspot.log_format import FORMATTERS, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -66,6 +67,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every log line of the request, an error's included, names its id.
+    "securemyspot.request_context.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -163,8 +166,8 @@ CORS_ALLOWED_ORIGINS = env.list(
     "CORS_ALLOWED_ORIGINS", default=["http://localhost:3000", "http://127.0.0.1:3000"]
 )
 CORS_ALLOW_METHODS = ["DELETE", "GET", "OPTIONS", "PATCH", "POST"]
-CORS_ALLOW_HEADERS = ["authorization", "content-type", "if-none-match"]
-CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
+CORS_ALLOW_HEADERS = ["authorization", "content-type", "if-none-match", "x-request-id"]
+CORS_EXPOSE_HEADERS = ["ETag", "Retry-After", "X-Request-ID"]
 
 # Tokens expire after this long without use; each use renews them.
 AUTH_TOKEN_IDLE_TIMEOUT_SECONDS = config.integer(
@@ -329,13 +332,36 @@ DEFAULT_FROM_EMAIL = env(
     "DEFAULT_FROM_EMAIL", default="Secure-My-Spot <no-reply@securemyspot.test>"
 )
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+# --- Operations: logs, metrics, error reports (docs/operations.md) ---------------------------
+# Logs: one JSON object per line (LOG_FORMAT=json), or readable lines for a terminal
+# (LOG_FORMAT=console, which `make run` uses). Every line is masked: no emails, tokens or secrets.
+LOG_FORMAT = config.choice("LOG_FORMAT", default="json", choices=tuple(FORMATTERS))
+LOG_LEVEL = config.choice(
+    "LOG_LEVEL", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+)
+LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
+# Celery keeps the logging configured above (securemyspot/celery.py) instead of its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Prometheus metrics at /metrics, for `Authorization: Bearer <METRICS_TOKEN>` only; without a
+# token the route answers 404 and requests are not counted.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# Collectors that read their figures from the database at scrape time; the socket server's
+# open-sockets gauge joins this list when it exists.
+METRICS_COLLECTORS = [
+    "reservations.metrics.ReservationMetrics",
+    "payments.metrics.ChargeMetrics",
+    "notifications.metrics.OutboxMetrics",
+]
+if METRICS_TOKEN:
+    MIDDLEWARE.insert(1, "securemyspot.metrics.RequestMetricsMiddleware")
+# Error reports to Sentry, only when a DSN is set; never with personal data.
+SENTRY_DSN = env("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env("SENTRY_ENVIRONMENT", default="production")
+if SENTRY_DSN:
+    from securemyspot.sentry import init_sentry  # only then: the SDK costs start-up time
+
+    init_sentry(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT)
+# --- End of operations ----------------------------------------------------------------------
 
 # HTTPS: off by default, so `make run` serves plain HTTP on 127.0.0.1; .env.production.example
 # turns it on behind a TLS-terminating proxy that sets X-Forwarded-Proto.

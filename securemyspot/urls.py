@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from securemyspot.api import route
 from securemyspot.health import healthz, readyz
+from securemyspot.metrics import metrics
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -11,6 +12,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     route("healthz", healthz, name="healthz"),
     route("readyz", readyz, name="readyz"),
+    route("metrics", metrics, name="metrics"),
     path("", include("accounts.urls")),
     path("", include("spots.urls")),
     path("", include("reservations.urls")),
