@@ -5,8 +5,11 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 SEED_SPOTS ?= 5000
 export PORT
+# `make image`: the service image (Dockerfile, docs/deploy.md).
+IMAGE ?= securemyspot:latest
+BASE_IMAGE ?= python:3.11-slim-bookworm
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench image clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +41,9 @@ format: install
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+image:
+	IMAGE=$(IMAGE) BASE_IMAGE=$(BASE_IMAGE) docker/build-image
 
 clean:
 	rm -rf $(VENV) data staticfiles .pytest_cache .ruff_cache
