@@ -13,8 +13,11 @@ LOCAL_SECRET_KEY := data/secret_key
 RUN_ENV = SECRET_KEY="$${SECRET_KEY:-$$(cat $(LOCAL_SECRET_KEY))}" \
 	PAYMENT_GATEWAY="$${PAYMENT_GATEWAY:-sandbox}" \
 	SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}"
+# `make image`: the service image (Dockerfile, docs/deploy.md).
+IMAGE ?= securemyspot:latest
+BASE_IMAGE ?= python:3.11-slim-bookworm
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench image clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +47,10 @@ test: install lint
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@# actionlint comes with the dev extras on x86-64 Linux (pyproject.toml says why this package).
+	@if [ -x $(BIN)/actionlint ]; then echo "actionlint .github/workflows/*.yml"; \
+		$(BIN)/actionlint .github/workflows/*.yml; \
+	else echo "actionlint: no build for this platform in the dev extras; workflows not checked"; fi
 
 format: install
 	$(BIN)/ruff check --fix .
@@ -51,6 +58,9 @@ format: install
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+image:
+	IMAGE=$(IMAGE) BASE_IMAGE=$(BASE_IMAGE) docker/build-image
 
 clean:
 	rm -rf $(VENV) data staticfiles .pytest_cache .ruff_cache
