@@ -47,6 +47,9 @@ test: install lint
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	@# A check needs no production settings: DEBUG lets it start with none.
+	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 	@# actionlint comes with the dev extras on x86-64 Linux (pyproject.toml says why this package).
 	@if [ -x $(BIN)/actionlint ]; then echo "actionlint .github/workflows/*.yml"; \
 		$(BIN)/actionlint .github/workflows/*.yml; \

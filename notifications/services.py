@@ -17,6 +17,8 @@ import smtplib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Protocol
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -25,12 +27,9 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from notifications.formatting import format_card, format_local_time, format_money
 from notifications.models import EmailKind, OutboundEmail
-from reservations.links import manage_url
-from reservations.models import Reservation
-from reservations.pricing import billable_minutes, fee_for_period
 from securemyspot import leases
+from securemyspot.formatting import format_card, format_local_time, format_money
 from securemyspot.tasks import enqueue_after_commit
 
 logger = logging.getLogger(__name__)
@@ -58,6 +57,41 @@ MAX_ATTEMPTS = 12
 MESSAGE_REFUSED = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
 
 
+class EmailedSpot(Protocol):
+    pk: int
+    lat: Decimal
+    lng: Decimal
+
+
+class EmailedFee(Protocol):
+    minutes: int
+    amount_cents: int
+
+    @property
+    def waived(self) -> bool: ...
+
+
+class EmailedReservation(Protocol):
+    """What an email shows of a reservation. Reservations sit above notifications
+    (docs/architecture.md), so they pass themselves in with what the emails need, their fee and
+    link included: ``reservations.models.Reservation`` is one."""
+
+    pk: int
+    email: str
+    spot: EmailedSpot
+    start_time: datetime
+    end_time: datetime
+    rate: Decimal
+    currency: str
+    card_brand: str
+    card_last4: str
+
+    def fee_until(self, moment: datetime) -> EmailedFee: ...
+
+    @property
+    def manage_url(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class PaymentSummary:
     """What the emails at the end of a reservation say about paying for it."""
@@ -73,7 +107,7 @@ class PaymentSummary:
 
 def queue_reservation_email(
     *,
-    reservation: Reservation,
+    reservation: EmailedReservation,
     kind: EmailKind,
     previous_end_time: datetime | None = None,
     payment: PaymentSummary | None = None,
@@ -117,7 +151,7 @@ def queue_reservation_email(
 class ReservationEmail:
     """One email about a reservation, for ``queue_reservation_emails``."""
 
-    reservation: Reservation
+    reservation: EmailedReservation
     kind: EmailKind
     payment: PaymentSummary | None = None
 
@@ -250,7 +284,7 @@ def deliver_pending_emails(*, batch: int = 100, now: datetime | None = None) -> 
     return sent
 
 
-def _dedup_key(*, reservation: Reservation, kind: EmailKind) -> str | None:
+def _dedup_key(*, reservation: EmailedReservation, kind: EmailKind) -> str | None:
     """The key that makes queueing this email again a no-op; None if it is a repeat already."""
     if kind == EmailKind.REMINDER:
         # A new end time earns a new reminder; the same end time, one only.
@@ -263,7 +297,7 @@ def _dedup_key(*, reservation: Reservation, kind: EmailKind) -> str | None:
     end_time = reservation.end_time.astimezone(UTC).isoformat()
     prefix = f"{kind.value}:{reservation.pk}:{end_time}:"
     previous = (
-        OutboundEmail.objects.filter(reservation=reservation, kind=kind)
+        OutboundEmail.objects.filter(reservation_id=reservation.pk, kind=kind)
         .order_by("-pk")
         .only("pk", "dedup_key")
         .first()
@@ -276,14 +310,12 @@ def _dedup_key(*, reservation: Reservation, kind: EmailKind) -> str | None:
 
 
 def _reservation_context(
-    *, reservation: Reservation, previous_end_time: datetime | None, now: datetime
+    *, reservation: EmailedReservation, previous_end_time: datetime | None, now: datetime
 ) -> dict[str, object]:
     spot = reservation.spot
     currency = reservation.currency
-    fee_so_far = fee_for_period(
-        reservation.rate, reservation.start_time, min(now, reservation.end_time)
-    )
-    fee_as_booked = fee_for_period(reservation.rate, reservation.start_time, reservation.end_time)
+    fee_so_far = reservation.fee_until(now)
+    fee_as_booked = reservation.fee_until(reservation.end_time)
     return {
         "reservation_id": reservation.pk,
         "spot_id": spot.pk,
@@ -298,12 +330,14 @@ def _reservation_context(
         "fee_as_booked": format_money(fee_as_booked.amount_cents, currency),
         "fee_as_booked_waived": fee_as_booked.waived,
         "minimum_charge": format_money(settings.MINIMUM_CHARGE_CENTS, currency),
-        "manage_url": manage_url(reservation.pk),
+        "manage_url": reservation.manage_url,
     }
 
 
-def _payment_context(*, reservation: Reservation, payment: PaymentSummary) -> dict[str, object]:
-    minutes = billable_minutes(reservation.start_time, reservation.end_time)
+def _payment_context(
+    *, reservation: EmailedReservation, payment: PaymentSummary
+) -> dict[str, object]:
+    minutes = reservation.fee_until(reservation.end_time).minutes
     return {
         "time_used": f"{minutes} minute{'' if minutes == 1 else 's'}",
         "amount": format_money(payment.amount_cents, payment.currency),
@@ -332,7 +366,7 @@ def _rendered(
     }
     return OutboundEmail(
         kind=kind,
-        reservation=reservation,
+        reservation_id=reservation.pk,
         recipient=reservation.email,
         subject=kind.label,
         body_text=render_to_string(f"notifications/{kind.value}.txt", context),

@@ -2,9 +2,9 @@
 
 from dataclasses import dataclass
 
-from notifications.formatting import format_card, format_local_time, format_money
 from payments.models import Charge
 from reservations.models import Reservation
+from securemyspot.formatting import format_card, format_local_time, format_money
 
 # A charge's failure_code when there was no saved card to try: the reservation names none, or
 # Stripe no longer has the customer or card.

@@ -1,7 +1,11 @@
 import secrets
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
+
+from reservations.links import manage_url
+from reservations.pricing import Fee, fee_for_period
 
 # Ids are random so that knowing one reservation's id (or an email) reveals no other; below
 # 2^53 so a JavaScript client holds them exactly.
@@ -120,3 +124,12 @@ class Reservation(models.Model):
     def paid(self) -> bool:
         """The contract's ``paid``: the card is set up, so the reservation is paid for."""
         return self.confirmed_at is not None
+
+    def fee_until(self, moment: datetime) -> Fee:
+        """What parking from the start until ``moment`` costs, at most until the end time."""
+        return fee_for_period(self.rate, self.start_time, min(moment, self.end_time))
+
+    @property
+    def manage_url(self) -> str:
+        """The emailed link to the page where the driver extends or ends it."""
+        return manage_url(self.pk)

@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -75,14 +75,11 @@ def live_reservations_overlapping(
 
 
 def live_reservations_during(*, start: datetime, end: datetime) -> QuerySet:
+    """The reservations holding their spots at some instant of ``[start, end)``: what spots'
+    availability reads (spots.holds)."""
     return Reservation.objects.filter(
         status__in=Reservation.LIVE_STATUSES, start_time__lt=end, end_time__gt=start
     )
-
-
-def spot_is_held_during(start: datetime, end: datetime) -> Exists:
-    """For annotating spots: does a live reservation share any instant with ``[start, end)``?"""
-    return Exists(live_reservations_during(start=start, end=end).filter(spot=OuterRef("pk")))
 
 
 def quote(*, spot_id: int, minutes: int) -> tuple[ParkingSpot, Fee]:

@@ -29,12 +29,13 @@ from reservations.errors import (
 )
 from reservations.models import Reservation
 from reservations.pricing import fee_for_period
-from reservations.rules import check_length, check_start_time
+from reservations.rules import check_length
 from reservations.selectors import live_reservations_overlapping
 from securemyspot.db import retry_on_transaction_conflict
 from securemyspot.errors import DomainError
 from securemyspot.tasks import enqueue_after_commit
 from spots.models import ParkingSpot
+from spots.windows import check_start_time
 
 EXCLUSION_VIOLATION = "23P01"  # PostgreSQL's SQLSTATE for a violated exclusion constraint
 

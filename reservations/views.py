@@ -8,11 +8,11 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from notifications.formatting import format_local_time, format_money
 from reservations import links, selectors, services
 from reservations.models import Reservation
 from reservations.pricing import fee_for_period
 from securemyspot.errors import DomainError
+from securemyspot.formatting import format_local_time, format_money
 
 EXTENSIONS_MINUTES = (15, 30, 60)
 

@@ -254,6 +254,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+    # kombu's filesystem transport, but a message appears in the queue only once written.
+    CELERY_BROKER_TRANSPORT = "securemyspot.broker:Transport"
 # At-least-once delivery: a task is acknowledged after it ran, and redelivered if its worker
 # died; every task is written to be safe to run twice (docs/tasks.md).
 CELERY_TASK_ACKS_LATE = True

@@ -47,5 +47,12 @@ def keep_while_streaming(chunks: Iterator[bytes], path: Path) -> Iterator[bytes]
 def _remove_stale_files(*, keep: Path) -> None:
     cutoff = time.time() - STALE_AFTER_SECONDS
     for other in keep.parent.glob("available-*"):
-        if other != keep and other.stat().st_mtime < cutoff:
+        if other == keep:
+            continue
+        try:
+            modified = other.stat().st_mtime
+        except FileNotFoundError:
+            # Another request, finishing its own list at the same moment, removed it first.
+            continue
+        if modified < cutoff:
             other.unlink(missing_ok=True)

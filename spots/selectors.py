@@ -18,8 +18,8 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Mod
 from django.utils import timezone
 
-from reservations.selectors import live_reservations_during, spot_is_held_during
 from securemyspot.prepared import Param, PreparedQuery
+from spots.holds import holds_during, spot_is_held_during
 from spots.models import ParkingSpot, lat_band_of
 from spots.sql import EARTH_RADIUS_M, HaversineMetres, haversine_origin, spot_json_rows
 
@@ -61,7 +61,7 @@ def available_spots_fingerprint(
     spots = ParkingSpot.objects.filter(active=True).aggregate(
         count=Count("id"), last_change=Max("updated_at")
     )
-    holding = live_reservations_during(start=start, end=end or start + AN_INSTANT)
+    holding = holds_during(start=start, end=end or start + AN_INSTANT)
     held = holding.aggregate(
         count=Count("id"), **{f"sum_{m}": Sum(Mod("id", m)) for m in ID_SUM_MODULI}
     )

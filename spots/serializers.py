@@ -1,9 +1,9 @@
 from django.utils import timezone
 from rest_framework import serializers
 
-from reservations.rules import check_start_time
 from securemyspot.fields import AwareDateTimeField
 from spots.models import ParkingSpot
+from spots.windows import check_start_time
 
 
 class ParkingSpotSerializer(serializers.ModelSerializer):

@@ -14,7 +14,9 @@ class ReservationFactory(factory.django.DjangoModelFactory):
         model = Reservation
 
     spot = factory.SubFactory(ParkingSpotFactory)
-    email = factory.Sequence(lambda n: f"driver{n}@example.com")
+    # Not UserFactory's "driver{n}": a guest's email never is another test's driver's, whose
+    # customer the shared localstripe still holds.
+    email = factory.Sequence(lambda n: f"guest{n}@example.com")
     rate = factory.LazyAttribute(lambda r: r.spot.rate)
     start_time = factory.LazyFunction(timezone.now)
     end_time = factory.LazyAttribute(lambda r: r.start_time + timedelta(hours=1))

@@ -26,6 +26,7 @@ from reservations.tests.workers import (  # noqa: F401 (fixtures)
     localstripe_url_fixture,
     payment_intents_by_charge,
     reservation_with_card,
+    unavailable,
     wait_until,
 )
 
@@ -55,10 +56,16 @@ def clock_passes(moment: datetime) -> bool:
     return timezone.now() > moment
 
 
-@pytest.mark.skipif(
-    shutil.which("rabbitmqctl") is None,
-    reason="needs rabbitmqctl, to restart the RabbitMQ broker of this machine",
-)
+@pytest.fixture
+def rabbitmqctl_on_path() -> None:
+    if shutil.which("rabbitmqctl") is None:
+        unavailable(
+            "needs rabbitmqctl (apt-get install rabbitmq-server), to restart the RabbitMQ "
+            "broker of this machine"
+        )
+
+
+@pytest.mark.usefixtures("rabbitmqctl_on_path")
 def test_reservations_due_while_the_broker_is_down_are_finalised_once_it_is_back(
     engine, fake_stripe
 ):

@@ -1,4 +1,4 @@
-"""Times, money and cards as a driver reads them in an email."""
+"""Times, money and cards as a driver reads them, in an email or on a page."""
 
 from datetime import datetime
 from decimal import Decimal

@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from notifications.formatting import format_card, format_local_time, format_money
+from securemyspot.formatting import format_card, format_local_time, format_money
 
 
 @pytest.mark.parametrize(
