@@ -15,6 +15,9 @@ def broker_down(monkeypatch):
     # configuration. The configuration is patched first: reading it with the variable already
     # set would record the closed address as the value to restore.
     monkeypatch.setattr(celery_app.conf, "broker_url", closed)
+    # The embedded default names its own transport class (securemyspot/broker.py), which
+    # would win over the URL's scheme.
+    monkeypatch.setitem(celery_app.conf, "broker_transport", None)
     monkeypatch.setenv("CELERY_BROKER_URL", closed)
 
 
