@@ -3,6 +3,8 @@
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
 from django.urls import URLPattern, re_path
@@ -11,6 +13,10 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from securemyspot.errors import DomainError, ServiceUnavailable
+
+# A guest's email as a path segment. No email holds a NUL byte (PostgreSQL refuses one in a
+# query: a 500) or exceeds 254 characters, so such a path is simply not found.
+EMAIL_SEGMENT = r"(?P<email>[^/\x00]{1,254})"
 
 
 def route(pattern: str, view: Callable, name: str) -> URLPattern:
@@ -46,6 +52,21 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
     return drf_exception_handler(exc, context)
+
+
+def bad_request(request, exception=None) -> JsonResponse:
+    """Django's own refusals before a view runs (a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``, a
+    Host not in ``ALLOWED_HOSTS``, other SuspiciousOperations), as JSON naming the problem."""
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return JsonResponse({"detail": f"Request body too large (max {limit} bytes)"}, status=413)
+    if isinstance(exception, DisallowedHost):
+        return JsonResponse({"detail": "Host not allowed"}, status=400)
+    return JsonResponse({"detail": "Bad request."}, status=400)
+
+
+def permission_denied(request, exception=None) -> JsonResponse:
+    return JsonResponse({"detail": "Forbidden."}, status=403)
 
 
 def not_found(request, exception=None) -> JsonResponse:

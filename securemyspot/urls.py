@@ -16,5 +16,7 @@ urlpatterns = [
     path("", include("payments.urls")),
 ]
 
+handler400 = "securemyspot.api.bad_request"
+handler403 = "securemyspot.api.permission_denied"
 handler404 = "securemyspot.api.not_found"
 handler500 = "securemyspot.api.server_error"
