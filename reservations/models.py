@@ -56,6 +56,9 @@ class Reservation(models.Model):
     hold_expires_at = models.DateTimeField(
         null=True, blank=True, help_text="An unpaid reservation is cancelled at this time."
     )
+    client_address = models.GenericIPAddressField(
+        null=True, blank=True, help_text="Where the booking came from: unpaid holds are limited."
+    )
 
     stripe_customer_id = models.CharField(max_length=255, blank=True)
     stripe_setup_intent_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
@@ -96,6 +99,17 @@ class Reservation(models.Model):
                 fields=["hold_expires_at"],
                 condition=models.Q(status="pending_payment"),
                 name="reservation_hold_idx",
+            ),
+            # Hoarding limits: a client's unpaid holds, oldest lapse first.
+            models.Index(
+                fields=["client_address", "hold_expires_at"],
+                condition=models.Q(status="pending_payment"),
+                name="reservation_address_hold_idx",
+            ),
+            models.Index(
+                fields=["email", "hold_expires_at"],
+                condition=models.Q(status="pending_payment"),
+                name="reservation_email_hold_idx",
             ),
         ]
         constraints = [

@@ -1,5 +1,6 @@
 """HTTP plumbing shared by every app: routes, request envelopes and JSON errors."""
 
+import ipaddress
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -9,10 +10,12 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
 from django.urls import URLPattern, re_path
 from rest_framework import exceptions
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from securemyspot.errors import DomainError, ServiceUnavailable
+from securemyspot.errors import DomainError, RetryLater
 
 # A guest's email as a path segment. No email holds a NUL byte (PostgreSQL refuses one in a
 # query: a 500) or exceeds 254 characters, so such a path is simply not found.
@@ -28,6 +31,15 @@ def route(pattern: str, view: Callable, name: str) -> URLPattern:
     return re_path(rf"^{pattern}/?$", view, name=name)
 
 
+def client_address(request: Request) -> str | None:
+    """The client's IP address as the throttles see it (``NUM_PROXIES`` trusted proxies'
+    X-Forwarded-For, else REMOTE_ADDR); None if that is not an address."""
+    try:
+        return str(ipaddress.ip_address(BaseThrottle().get_ident(request).strip()))
+    except ValueError:
+        return None
+
+
 def unwrap(data: Any, envelope: str) -> Mapping[str, Any]:
     """The object inside a request body's envelope, e.g. ``{"credentials": {...}}``."""
     if not isinstance(data, Mapping) or envelope not in data:
@@ -41,7 +53,7 @@ def unwrap(data: Any, envelope: str) -> Mapping[str, Any]:
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
         return Response(exc.as_body(), status=exc.status_code)
-    if isinstance(exc, ServiceUnavailable):
+    if isinstance(exc, RetryLater):
         return Response(
             {"detail": exc.message, "retry_after_seconds": exc.retry_after_seconds},
             status=exc.status_code,

@@ -166,6 +166,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "sign-in": env("THROTTLE_SIGN_IN", default="10/min"),
         "sign-up": env("THROTTLE_SIGN_UP", default="5/min"),
+        "guest-booking": env("THROTTLE_GUEST_BOOKING", default="30/min"),
     },
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -196,6 +197,9 @@ RESERVATION_MIN_MINUTES = env.int("RESERVATION_MIN_MINUTES", default=1)
 RESERVATION_MAX_MINUTES = env.int("RESERVATION_MAX_MINUTES", default=24 * 60)
 RESERVATION_MAX_DAYS_AHEAD = env.int("RESERVATION_MAX_DAYS_AHEAD", default=7)
 RESERVATION_HOLD_MINUTES = env.int("RESERVATION_HOLD_MINUTES", default=15)
+# Unpaid holds one email (so one account) and one client address may have at once; 0: no limit.
+RESERVATION_UNPAID_HOLDS_PER_EMAIL = env.int("RESERVATION_UNPAID_HOLDS_PER_EMAIL", default=3)
+RESERVATION_UNPAID_HOLDS_PER_ADDRESS = env.int("RESERVATION_UNPAID_HOLDS_PER_ADDRESS", default=10)
 
 # Payments: with no secret key, a built-in sandbox gateway stands in for Stripe
 # (docs/payments.md). STRIPE_API_BASE points the SDK at another server, e.g. localstripe.
