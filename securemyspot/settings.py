@@ -167,6 +167,7 @@ REST_FRAMEWORK = {
         "sign-in": env("THROTTLE_SIGN_IN", default="10/min"),
         "sign-up": env("THROTTLE_SIGN_UP", default="5/min"),
         "guest-booking": env("THROTTLE_GUEST_BOOKING", default="30/min"),
+        "admin-login": env("THROTTLE_ADMIN_LOGIN", default="5/min"),
     },
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
