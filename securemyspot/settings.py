@@ -185,6 +185,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # A PATCH here names the one field it changes; it is not a partial update of a resource.
+    "COMPONENT_SPLIT_PATCH": False,
 }
 
 # Where people reach this service: links in emails (pay, extend) start with it.
