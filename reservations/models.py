@@ -100,16 +100,11 @@ class Reservation(models.Model):
                 condition=models.Q(status="pending_payment"),
                 name="reservation_hold_idx",
             ),
-            # Hoarding limits: a client's unpaid holds, oldest lapse first.
+            # Hoarding limits: an address's unpaid holds (an email's use the email index).
             models.Index(
                 fields=["client_address", "hold_expires_at"],
                 condition=models.Q(status="pending_payment"),
                 name="reservation_address_hold_idx",
-            ),
-            models.Index(
-                fields=["email", "hold_expires_at"],
-                condition=models.Q(status="pending_payment"),
-                name="reservation_email_hold_idx",
             ),
         ]
         constraints = [

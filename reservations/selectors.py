@@ -100,7 +100,8 @@ def unpaid_holds_of(
     *, email: str, client_address: str | None, now: datetime, first: int
 ) -> list[tuple[str, str | None, datetime]]:
     """(email, client address, hold expiry) of the first ``first`` unpaid holds, soonest lapse
-    first, that ``email`` or ``client_address`` has: one query over partial indexes."""
+    first, that ``email`` or ``client_address`` has: one query, over the email index and
+    ``reservation_address_hold_idx``."""
     holder = (
         Q(email=email)
         if client_address is None

@@ -22,8 +22,4 @@ class Migration(migrations.Migration):
             model_name='reservation',
             index=models.Index(condition=models.Q(('status', 'pending_payment')), fields=['client_address', 'hold_expires_at'], name='reservation_address_hold_idx'),
         ),
-        migrations.AddIndex(
-            model_name='reservation',
-            index=models.Index(condition=models.Q(('status', 'pending_payment')), fields=['email', 'hold_expires_at'], name='reservation_email_hold_idx'),
-        ),
     ]
