@@ -26,7 +26,10 @@ class ExpiringTokenScheme(OpenApiAuthenticationExtension):
 VALIDATION_ERRORS = OpenApiResponse(
     response={
         "type": "object",
-        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        # A field's messages; or, for a body that is not JSON at all, `detail`.
+        "additionalProperties": {
+            "anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]
+        },
     },
     description="The request was refused: each key names a field, with its messages.",
     examples=[OpenApiExample("Invalid field", value={"email": ["Enter a valid email address."]})],

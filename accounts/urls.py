@@ -1,7 +1,14 @@
+from django.contrib import admin
+from django.urls import path
+
 from accounts import api
+from accounts.throttles import throttled_admin_login
 from securemyspot.api import route
 
 urlpatterns = [
+    # Ahead of the admin's own routes (securemyspot/urls.py includes these first): operators'
+    # sign-in attempts are throttled per address and username.
+    path("admin/login/", throttled_admin_login(admin.site.login), name="admin-login"),
     route("sign-up", api.sign_up, name="sign-up"),
     route("sign-in", api.sign_in, name="sign-in"),
     route("sign-out", api.sign_out, name="sign-out"),

@@ -4,7 +4,7 @@ charge from the emailed link, Stripe's webhook and the sandbox's card step."""
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ParseError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -254,6 +254,8 @@ class StripeWebhookView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
+        if "Stripe-Signature" not in request.headers:
+            raise ParseError("Missing Stripe-Signature header.")
         try:
             webhooks.handle_stripe_webhook(
                 payload=request.body, signature=request.headers.get("Stripe-Signature", "")

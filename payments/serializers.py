@@ -1,4 +1,13 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from payments.gateways.sandbox import TEST_CARDS
+
+
+@extend_schema_field({"type": "string", "enum": sorted(TEST_CARDS)})
+class SandboxCardNumberField(serializers.CharField):
+    """The schema lists the test cards the sandbox knows, which are all it accepts (typed
+    with spaces or dashes too)."""
 
 
 class ClientSecretSerializer(serializers.Serializer):
@@ -46,7 +55,7 @@ class WebhookReceivedSerializer(serializers.Serializer):
 
 
 class SandboxCardSerializer(serializers.Serializer):
-    card_number = serializers.CharField(
+    card_number = SandboxCardNumberField(
         max_length=32, help_text="One of Stripe's test card numbers, e.g. 4242424242424242."
     )
 

@@ -1,8 +1,8 @@
 from payments import api, views
+from securemyspot.api import EMAIL_SEGMENT as EMAIL
 from securemyspot.api import route
 
 ID = r"(?P<reservation_id>[0-9]{1,16})"
-EMAIL = r"(?P<email>[^/]+)"
 SETUP_INTENT = r"(?P<setup_intent_id>[A-Za-z0-9_]{1,64})"
 # django.core.signing's URL-safe base64 parts, joined by colons.
 PAY_TOKEN = r"(?P<token>[A-Za-z0-9_:\-]{1,200})"

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
+from accounts.throttles import AddressRateThrottle
 from reservations import selectors, services
 from reservations.models import Reservation
 from reservations.serializers import (
@@ -20,13 +21,23 @@ from reservations.serializers import (
     reservation_json,
     validated_data,
 )
-from securemyspot.api import unwrap
+from securemyspot.api import client_address, unwrap
 
 ERRORS = {
     400: OpenApiResponse(description='Invalid input: `{"<field>": ["message"]}`.'),
     404: OpenApiResponse(description='`{"detail": "Not found."}`'),
 }
 AUTH_ERRORS = {**ERRORS, 401: OpenApiResponse(description="Missing, invalid or expired token.")}
+TOO_MANY_HOLDS = OpenApiResponse(
+    description=(
+        "Too many unpaid holds for this email (account) or address, or too many guest "
+        "bookings from this address; the Retry-After header says when to retry."
+    )
+)
+
+
+class GuestBookingThrottle(AddressRateThrottle):
+    scope = "guest-booking"
 
 
 def _envelope(name: str, inner: type[Serializer]) -> Serializer:
@@ -85,7 +96,7 @@ class UserReserveView(SignedInView):
             'period. Taken: 400 `{"parking_spot": ["This parking spot is already reserved"]}`.'
         ),
         request=_envelope("NewReservationEnvelope", NewReservationSerializer),
-        responses={201: ReservationSerializer, **AUTH_ERRORS},
+        responses={201: ReservationSerializer, **AUTH_ERRORS, 429: TOO_MANY_HOLDS},
     )
     def post(self, request: Request, spot_id: str) -> Response:
         body = _reservation_body(request, NewReservationSerializer)
@@ -94,11 +105,14 @@ class UserReserveView(SignedInView):
             user=request.user,
             minutes=body["reservation_length"],
             start_time=body.get("start_time"),
+            client_address=client_address(request),
         )
         return _rendered(reservation, status.HTTP_201_CREATED)
 
 
 class GuestReserveView(GuestView):
+    throttle_classes = [GuestBookingThrottle]
+
     @extend_schema(
         tags=["reservations"],
         summary="Reserve a spot as a guest",
@@ -106,7 +120,7 @@ class GuestReserveView(GuestView):
             "As for a signed-in user, with the guest's `email`, which may not belong to an account."
         ),
         request=_envelope("NewGuestReservationEnvelope", NewGuestReservationSerializer),
-        responses={201: ReservationSerializer, **ERRORS},
+        responses={201: ReservationSerializer, **ERRORS, 429: TOO_MANY_HOLDS},
     )
     def post(self, request: Request, spot_id: str) -> Response:
         body = _reservation_body(request, NewGuestReservationSerializer)
@@ -116,6 +130,7 @@ class GuestReserveView(GuestView):
             email=body["email"],
             minutes=body["reservation_length"],
             start_time=body.get("start_time"),
+            client_address=client_address(request),
         )
         return _rendered(reservation, status.HTTP_201_CREATED)
 

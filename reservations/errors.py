@@ -1,7 +1,10 @@
 """What the booking rules refuse, each naming the field the contract reports it on."""
 
+import math
+from datetime import timedelta
+
 from reservations.models import Reservation
-from securemyspot.errors import Conflict, DomainError
+from securemyspot.errors import Conflict, DomainError, TooManyRequests
 
 
 class SpotUnavailable(DomainError):
@@ -28,4 +31,13 @@ class ReservationNotPending(Conflict):
         super().__init__(
             f"This reservation is {reservation.get_status_display()} and awaits no payment.",
             reservation_status=reservation.status,
+        )
+
+
+class TooManyUnpaidHolds(TooManyRequests):
+    def __init__(self, *, holder: str, limit: int, lapse: timedelta) -> None:
+        super().__init__(
+            f"{holder.capitalize()} already holds {limit} unpaid reservation(s): pay for or "
+            "cancel one, or retry once the oldest hold lapses.",
+            retry_after_seconds=max(1, math.ceil(lapse.total_seconds())),
         )

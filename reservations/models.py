@@ -60,6 +60,9 @@ class Reservation(models.Model):
     hold_expires_at = models.DateTimeField(
         null=True, blank=True, help_text="An unpaid reservation is cancelled at this time."
     )
+    client_address = models.GenericIPAddressField(
+        null=True, blank=True, help_text="Where the booking came from: unpaid holds are limited."
+    )
 
     stripe_customer_id = models.CharField(max_length=255, blank=True)
     stripe_setup_intent_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
@@ -100,6 +103,12 @@ class Reservation(models.Model):
                 fields=["hold_expires_at"],
                 condition=models.Q(status="pending_payment"),
                 name="reservation_hold_idx",
+            ),
+            # Hoarding limits: an address's unpaid holds (an email's use the email index).
+            models.Index(
+                fields=["client_address", "hold_expires_at"],
+                condition=models.Q(status="pending_payment"),
+                name="reservation_address_hold_idx",
             ),
         ]
         constraints = [

@@ -91,3 +91,23 @@ def quote(*, spot_id: int, minutes: int) -> tuple[ParkingSpot, Fee]:
     if not spot.active:
         raise SpotNotOffered
     return spot, fee_for_minutes(spot.rate, minutes)
+
+
+def unpaid_holds_of(
+    *, email: str, client_address: str | None, now: datetime, first: int
+) -> list[tuple[str, str | None, datetime]]:
+    """(email, client address, hold expiry) of the first ``first`` unpaid holds, soonest lapse
+    first, that ``email`` or ``client_address`` has: one query, over the email index and
+    ``reservation_address_hold_idx``."""
+    holder = (
+        Q(email=email)
+        if client_address is None
+        else Q(email=email) | Q(client_address=client_address)
+    )
+    return list(
+        Reservation.objects.filter(
+            holder, status=Reservation.Status.PENDING_PAYMENT, hold_expires_at__gt=now
+        )
+        .order_by("hold_expires_at")
+        .values_list("email", "client_address", "hold_expires_at")[:first]
+    )

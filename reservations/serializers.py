@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 
@@ -102,20 +103,41 @@ class ReservationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class NewReservationSerializer(serializers.Serializer):
-    reservation_length = serializers.IntegerField(
-        help_text="Minutes, a number or a numeric string."
+def minutes_field(help_text: str) -> serializers.IntegerField:
+    """A reservation's length in whole minutes, within the limits the booking rules apply:
+    bounded here so that a huge number is a 400 naming the field, not an overflow, and so that
+    the schema states the limits."""
+    return serializers.IntegerField(
+        min_value=settings.RESERVATION_MIN_MINUTES,
+        max_value=settings.RESERVATION_MAX_MINUTES,
+        help_text=help_text,
+        error_messages={
+            "min_value": "A reservation lasts at least {min_value} minute(s).",
+            "max_value": "A reservation lasts at most {max_value} minutes.",
+        },
     )
+
+
+GUEST_EMAIL_MAX_LENGTH = 254  # RFC 5321's limit, and the column's
+
+
+class NewReservationSerializer(serializers.Serializer):
+    reservation_length = minutes_field("Minutes, a number or a numeric string.")
     start_time = AwareDateTimeField(
         required=False, help_text="Book ahead: when it starts (default now), at most 7 days on."
     )
     email = serializers.EmailField(
-        required=False, help_text="Ignored for a signed-in user: their account's email is used."
+        required=False,
+        max_length=GUEST_EMAIL_MAX_LENGTH,
+        help_text="Ignored for a signed-in user: their account's email is used.",
     )
 
 
 class NewGuestReservationSerializer(NewReservationSerializer):
-    email = serializers.EmailField(help_text="The guest's email; it must belong to no account.")
+    email = serializers.EmailField(
+        max_length=GUEST_EMAIL_MAX_LENGTH,
+        help_text="The guest's email; it must belong to no account.",
+    )
 
 
 class ReservationChangeSerializer(serializers.Serializer):
@@ -140,4 +162,4 @@ class QuoteSerializer(serializers.Serializer):
 
 
 class QuoteParamsSerializer(serializers.Serializer):
-    minutes = serializers.IntegerField(help_text="Length of the reservation in minutes.")
+    minutes = minutes_field("Length of the reservation in minutes.")

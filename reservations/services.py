@@ -26,11 +26,12 @@ from reservations.errors import (
     ReservationNotPending,
     SpotNotOffered,
     SpotUnavailable,
+    TooManyUnpaidHolds,
 )
 from reservations.models import Reservation
 from reservations.pricing import fee_for_period
 from reservations.rules import check_length
-from reservations.selectors import live_reservations_overlapping
+from reservations.selectors import live_reservations_overlapping, unpaid_holds_of
 from securemyspot.db import retry_on_transaction_conflict
 from securemyspot.errors import DomainError
 from securemyspot.tasks import enqueue_after_commit
@@ -69,11 +70,14 @@ def reserve_spot(
     email: str | None = None,
     minutes: int,
     start_time: datetime | None = None,
+    client_address: str | None = None,
     now: datetime | None = None,
 ) -> Reservation:
     """Hold the spot for ``minutes`` from ``start_time`` (default now), pending payment.
 
-    A guest (``user`` None) books with an email that belongs to no account.
+    A guest (``user`` None) books with an email that belongs to no account. An email (so an
+    account) and a ``client_address`` hold only so many unpaid reservations at once
+    (``_check_unpaid_hold_limits``).
     """
     now = now or timezone.now()
     check_length(timedelta(minutes=minutes), field="reservation_length")
@@ -82,20 +86,17 @@ def reserve_spot(
     email = _booking_email(user=user, email=email)
     try:
         with transaction.atomic():
+            _check_unpaid_hold_limits(email=email, client_address=client_address, now=now)
             spot = lock_spot(spot_id, guest_email=None if user else email)
             if spot is None:
                 raise Http404
-            if getattr(spot, "guest_email_has_account", False):
-                raise DomainError(
-                    "This email belongs to an account: sign in to reserve with it.", field="email"
-                )
             if not spot.active:
                 raise SpotNotOffered
             if not _database_refuses_overlap() and (
                 live_reservations_overlapping(spot_id=spot.pk, start=start, end=end).exists()
             ):
                 raise SpotUnavailable
-            return Reservation.objects.create(
+            reservation = Reservation.objects.create(
                 user=user,
                 email=email,
                 spot=spot,
@@ -103,11 +104,49 @@ def reserve_spot(
                 start_time=start,
                 end_time=end,
                 hold_expires_at=now + timedelta(minutes=settings.RESERVATION_HOLD_MINUTES),
+                client_address=client_address,
             )
+            # Asked only once the spot took the booking (on PostgreSQL the insert is the
+            # overlap check): answering it for a spot that is taken or not offered would tell
+            # anyone whether an email has an account, with nothing booked. Rolls back the insert.
+            if getattr(spot, "guest_email_has_account", False):
+                raise DomainError(
+                    "This email belongs to an account: sign in to reserve with it.", field="email"
+                )
+            return reservation
     except IntegrityError as error:
         if _is_overlap(error):
             raise SpotUnavailable from None
         raise
+
+
+def _check_unpaid_hold_limits(*, email: str, client_address: str | None, now: datetime) -> None:
+    """Refuse a booking beyond the unpaid holds an email or an address may have: holding spots
+    costs nothing until the hold lapses, so without a limit one client could hold every spot.
+    Counted from the database, inside the booking's transaction; on PostgreSQL concurrent
+    bookings by one client may overshoot by those in flight (docs/reservations.md).
+
+    Reading the first ``per_email + per_address`` holds of either suffices: if one limit is
+    reached, the rows that are not its own are fewer than the other limit, so its own fill the
+    rest."""
+    per_email = max(settings.RESERVATION_UNPAID_HOLDS_PER_EMAIL, 0)
+    per_address = max(settings.RESERVATION_UNPAID_HOLDS_PER_ADDRESS, 0) if client_address else 0
+    if not per_email and not per_address:
+        return
+    holds = unpaid_holds_of(
+        email=email,
+        client_address=client_address if per_address else None,
+        now=now,
+        first=per_email + per_address,
+    )
+    by_email = [expiry for holder_email, _, expiry in holds if holder_email == email]
+    by_address = [expiry for _, address, expiry in holds if address and address == client_address]
+    for expiries, limit, holder in (
+        (by_email, per_email, "this email"),
+        (by_address, per_address, "this address"),
+    ):
+        if 0 < limit <= len(expiries):
+            raise TooManyUnpaidHolds(holder=holder, limit=limit, lapse=expiries[0] - now)
 
 
 # Lock order. A transaction that writes reservations locks rows in this order only: the spot's

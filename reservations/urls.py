@@ -1,11 +1,11 @@
 from django.urls import path
 
 from reservations import api, views
+from securemyspot.api import EMAIL_SEGMENT as EMAIL
 from securemyspot.api import route
 
 ID = r"(?P<reservation_id>[0-9]{1,16})"
 SPOT = r"(?P<spot_id>[0-9]{1,18})"
-EMAIL = r"(?P<email>[^/]+)"
 
 urlpatterns = [
     route("reservation-auth", api.UserReservationsView.as_view(), name="reservations-live"),

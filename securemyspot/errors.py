@@ -31,13 +31,25 @@ class Conflict(DomainError):
         return {"detail": self.message, **self.details}
 
 
-class ServiceUnavailable(Exception):
-    """An outside system (Stripe, ...) could not be reached; nothing was changed. 503 with a
-    Retry-After hint."""
+class RetryLater(Exception):
+    """Nothing was changed; the same request may succeed after ``retry_after_seconds``
+    (the response's Retry-After header)."""
 
     status_code = 503
     retry_after_seconds = 30
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, retry_after_seconds: int | None = None) -> None:
         super().__init__(message)
         self.message = message
+        if retry_after_seconds is not None:
+            self.retry_after_seconds = retry_after_seconds
+
+
+class ServiceUnavailable(RetryLater):
+    """An outside system (Stripe, ...) could not be reached; nothing was changed. 503."""
+
+
+class TooManyRequests(RetryLater):
+    """A client asked for more than its share (holds, attempts): 429."""
+
+    status_code = 429

@@ -13,6 +13,13 @@ class AwareDateTimeField(serializers.DateTimeField):
         "naive": "Must include a time zone, e.g. Z or -05:00.",
     }
 
+    def get_value(self, dictionary: object) -> object:
+        # DRF reads an empty query parameter (``?start=``) of an optional field as omitted; it
+        # is a value, and not a date-time.
+        if getattr(dictionary, "get", None) and dictionary.get(self.field_name) == "":
+            return ""
+        return super().get_value(dictionary)
+
     def to_internal_value(self, value: object) -> datetime:
         if not isinstance(value, str):
             self.fail("invalid")

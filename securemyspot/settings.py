@@ -180,12 +180,14 @@ REST_FRAMEWORK = {
     # lists the routes that do.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["securemyspot.parsers.BoundedJSONParser"],
     "EXCEPTION_HANDLER": "securemyspot.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "sign-in": config.throttle_rate("THROTTLE_SIGN_IN", default="10/min"),
         "sign-up": config.throttle_rate("THROTTLE_SIGN_UP", default="5/min"),
+        "guest-booking": config.throttle_rate("THROTTLE_GUEST_BOOKING", default="30/min"),
+        "admin-login": config.throttle_rate("THROTTLE_ADMIN_LOGIN", default="5/min"),
     },
     "NUM_PROXIES": config.integer("NUM_PROXIES", default=0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -203,6 +205,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # A PATCH here names the one field it changes; it is not a partial update of a resource.
+    "COMPONENT_SPLIT_PATCH": False,
 }
 
 # Where people reach this service: links in emails (pay, extend) start with it. Behind a proxy
@@ -218,6 +222,11 @@ RESERVATION_MIN_MINUTES = config.integer("RESERVATION_MIN_MINUTES", default=1, m
 RESERVATION_MAX_MINUTES = config.integer("RESERVATION_MAX_MINUTES", default=24 * 60, minimum=1)
 RESERVATION_MAX_DAYS_AHEAD = config.integer("RESERVATION_MAX_DAYS_AHEAD", default=7, minimum=1)
 RESERVATION_HOLD_MINUTES = config.integer("RESERVATION_HOLD_MINUTES", default=15, minimum=1)
+# Unpaid holds one email (so one account) and one client address may have at once; 0: no limit.
+RESERVATION_UNPAID_HOLDS_PER_EMAIL = config.integer("RESERVATION_UNPAID_HOLDS_PER_EMAIL", default=3)
+RESERVATION_UNPAID_HOLDS_PER_ADDRESS = config.integer(
+    "RESERVATION_UNPAID_HOLDS_PER_ADDRESS", default=10
+)
 
 # Payments (docs/payments.md): Stripe, or the built-in sandbox that accepts test cards, chosen
 # by PAYMENT_GATEWAY. Fail closed: only a debug run falls back to the sandbox by itself; a

@@ -7,17 +7,20 @@ from securemyspot.health import healthz, readyz
 from securemyspot.metrics import metrics
 
 urlpatterns = [
+    # First: it holds the throttled admin sign-in, which must come before the admin's own.
+    path("", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     route("healthz", healthz, name="healthz"),
     route("readyz", readyz, name="readyz"),
     route("metrics", metrics, name="metrics"),
-    path("", include("accounts.urls")),
     path("", include("spots.urls")),
     path("", include("reservations.urls")),
     path("", include("payments.urls")),
 ]
 
+handler400 = "securemyspot.api.bad_request"
+handler403 = "securemyspot.api.permission_denied"
 handler404 = "securemyspot.api.not_found"
 handler500 = "securemyspot.api.server_error"

@@ -40,6 +40,10 @@ def _json_array(rows: Iterator[str]) -> Iterator[bytes]:
     yield b"]"
 
 
+def _number_schema(minimum: float, maximum: float) -> dict:
+    return {"type": "number", "minimum": minimum, "maximum": maximum}
+
+
 class AvailableParkingSpotsView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -94,11 +98,15 @@ class AvailableParkingSpotsNearView(APIView):
             "`If-None-Match` gets 304."
         ),
         parameters=[
-            OpenApiParameter("lat", float, required=True, description="Latitude, degrees."),
             OpenApiParameter(
-                "lng", float, required=True, description="Longitude, degrees (or `long`)."
+                "lat", _number_schema(-90, 90), required=True, description="Latitude, degrees."
             ),
-            OpenApiParameter("long", float, description="Alias of `lng`."),
+            OpenApiParameter(
+                "lng",
+                _number_schema(-180, 180),
+                description="Longitude, degrees. Required, as `lng` or `long`.",
+            ),
+            OpenApiParameter("long", _number_schema(-180, 180), description="Alias of `lng`."),
             OpenApiParameter(
                 "unit",
                 str,
@@ -108,14 +116,14 @@ class AvailableParkingSpotsNearView(APIView):
             ),
             OpenApiParameter(
                 "dist",
-                float,
+                {"type": "number", "minimum": 0, "exclusiveMinimum": True},
                 required=True,
                 description=f"Search radius in `unit`, greater than 0, at most "
                 f"{MAX_SEARCH_RADIUS_M / 1000:g} km.",
             ),
             OpenApiParameter(
                 "limit",
-                int,
+                {"type": "integer", "minimum": 1, "maximum": MAX_SEARCH_LIMIT},
                 description=f"Return at most this many spots (1 to {MAX_SEARCH_LIMIT}), the "
                 "nearest. Default: all within `dist`.",
             ),

@@ -2,7 +2,8 @@ import pytest
 
 from accounts.models import User
 from accounts.services import issue_token
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.throttles import AdminLoginThrottle
 
 pytestmark = pytest.mark.django_db
 
@@ -90,3 +91,38 @@ def test_admin_token_list_offers_no_adding_or_editing(admin_client):
     assert page.status_code == 200
     assert b"digest" not in page.content.lower()
     assert not page.context["has_change_permission"]
+
+
+def admin_sign_in(client, username, password="wrong", **extra):
+    return client.post(
+        "/admin/login/?next=/admin/", {"username": username, "password": password}, **extra
+    )
+
+
+def test_admin_sign_in_is_throttled_per_address_and_username(client, monkeypatch):
+    monkeypatch.setattr(AdminLoginThrottle, "rate", "2/min", raising=False)
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    for _ in range(2):
+        assert admin_sign_in(client, staff.email).status_code == 200  # the form, with its error
+
+    refused = admin_sign_in(client, staff.email, password=PASSWORD)
+
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) > 0
+    assert "_auth_user_id" not in client.session
+
+
+def test_admin_sign_in_throttle_leaves_other_usernames_and_addresses_alone(client, monkeypatch):
+    monkeypatch.setattr(AdminLoginThrottle, "rate", "1/min", raising=False)
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    admin_sign_in(client, staff.email)
+
+    assert admin_sign_in(client, "other@example.com").status_code == 200
+    signed_in = admin_sign_in(client, staff.email, password=PASSWORD, REMOTE_ADDR="203.0.113.5")
+    assert signed_in.status_code == 302
+
+
+def test_admin_sign_in_form_is_not_throttled(client, monkeypatch):
+    monkeypatch.setattr(AdminLoginThrottle, "rate", "1/min", raising=False)
+
+    assert {client.get("/admin/login/").status_code for _ in range(3)} == {200}

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.http import Http404
+from django.test import override_settings
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -50,6 +51,8 @@ def overlapping_live_pairs() -> list[tuple[int, int]]:
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(operations=operations)
+# One driver books again and again here: the hoarding limit is not what this is about.
+@override_settings(RESERVATION_UNPAID_HOLDS_PER_EMAIL=0)
 def test_no_sequence_of_calls_leaves_two_live_reservations_overlapping(operations):
     Reservation.objects.all().delete()
     spots = ParkingSpotFactory.create_batch(SPOTS)

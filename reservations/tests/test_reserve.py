@@ -302,13 +302,37 @@ def test_a_refused_booking_leaves_the_callers_transaction_usable(spot):
     assert later.email == "later@example.com"
 
 
-def test_a_guest_using_an_accounts_email_is_refused_before_an_inactive_spot(api_client):
+@pytest.mark.parametrize("email", ["member@example.com", "nobody@example.com"])
+def test_an_inactive_spot_is_refused_before_the_email_is_asked_about(api_client, email):
     UserFactory(email="member@example.com")
     spot = ParkingSpotFactory(active=False)
 
+    response = reserve_as_guest(api_client, spot.id, email=email, reservation_length=30)
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "parking_spot": ["This parking spot is currently not commercially available"]
+    }
+
+
+@pytest.mark.parametrize("email", ["member@example.com", "nobody@example.com"])
+def test_a_held_spot_is_refused_before_the_email_is_asked_about(api_client, spot, email):
+    UserFactory(email="member@example.com")
+    ReservationFactory(spot=spot)
+
+    response = reserve_as_guest(api_client, spot.id, email=email, reservation_length=30)
+
+    assert response.status_code == 400
+    assert response.json() == {"parking_spot": ["This parking spot is already reserved"]}
+
+
+def test_a_guest_using_an_accounts_email_books_nothing(api_client, spot):
+    UserFactory(email="member@example.com")
+
     response = reserve_as_guest(
-        api_client, spot.id, email="member@example.com", reservation_length=30
+        api_client, spot.id, email="Member@Example.com", reservation_length=30
     )
 
     assert response.status_code == 400
     assert list(response.json()) == ["email"]
+    assert not Reservation.objects.exists()

@@ -34,9 +34,9 @@ PUBLIC_API_ROUTES = {
 }
 # Pages (plain Django views) reached from links in emails: the signed token is the credential.
 PUBLIC_PAGES = {"pay-reservation", "manage-reservation"}
-# Pages outside the API that check a credential of their own (securemyspot/metrics.py: a bearer
-# token from METRICS_TOKEN, tested in test_metrics.py).
-OWN_CREDENTIAL_PAGES = {"metrics"}
+# Pages outside the API that check a credential of their own: /metrics a bearer token
+# (METRICS_TOKEN, test_metrics.py), the admin's sign-in form (throttled, accounts/throttles.py).
+OWN_CREDENTIAL_PAGES = {"metrics", "admin-login"}
 
 
 def routes(patterns=None, namespace: str = "") -> Iterator[tuple[str, URLPattern]]:
