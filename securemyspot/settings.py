@@ -162,6 +162,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "securemyspot.api.exception_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "securemyspot.api.ContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "sign-in": env("THROTTLE_SIGN_IN", default="10/min"),
