@@ -23,7 +23,8 @@ def run(options: Options) -> list[Check]:
         found = django.run("bench.booking_cpu_django.booking_cpu", spot_ids, WARMUP)
     empty_tables(database, RESERVATION_TABLE)
     print(
-        f"  {found['cpu_ms']:.2f} ms of CPU per booking over {found['bookings']:,} bookings; "
+        f"  {found['cpu_ms']:.2f} ms of CPU per booking over {found['bookings']:,} bookings "
+        f"(and {found['postgres_ms']:.2f} ms in its PostgreSQL backend); "
         f"{found['calls']:,.0f} Python function calls per booking"
     )
     print("  Profiled, by the code that spends it (a built-in counts for its caller):")

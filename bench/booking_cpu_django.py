@@ -14,7 +14,9 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
 from django.core.wsgi import get_wsgi_application
+from django.db import connection
 
+from bench.processes import cpu_seconds
 from bench.project import PROJECT_DIR
 
 Function = tuple[str, int, str]  # pstats' key: file, line, name
@@ -48,7 +50,8 @@ STAGES = (
 
 def booking_cpu(spot_ids: Sequence[int], warmup: int) -> dict[str, object]:
     """Book each spot as a guest; the first ``warmup`` unmeasured, half the rest timed in CPU
-    time, the other half under cProfile. Returns the CPU ms per booking, the Python function
+    time, the other half under cProfile. Returns the CPU ms per booking (of this process, and
+    of the PostgreSQL backend serving it: PostgreSQL runs on this machine), the Python function
     calls per booking (a count: unlike time, the same on a busy machine as on a quiet one), and
     the profiled share of each layer and stage."""
     application = get_wsgi_application()
@@ -56,10 +59,15 @@ def booking_cpu(spot_ids: Sequence[int], warmup: int) -> dict[str, object]:
     for spot_id in _take(spots, warmup):
         _book(application, spot_id)
     measured = (len(spot_ids) - warmup) // 2
-    started = time.process_time()
+    # The PostgreSQL backend serving this process's connection (persistent: CONN_MAX_AGE).
+    backend = _backend_pid()
+    started, backend_started = time.process_time(), cpu_seconds(backend)
     for spot_id in _take(spots, measured):
         _book(application, spot_id)
     cpu_ms = (time.process_time() - started) * 1000 / measured
+    if _backend_pid() != backend:
+        raise RuntimeError("the database connection was not kept between bookings")
+    backend_ms = (cpu_seconds(backend) - backend_started) * 1000 / measured
     # CPU time, not the wall clock, which counts the waits on PostgreSQL's answers too.
     profiler = cProfile.Profile(time.process_time)
     profiler.enable()
@@ -71,9 +79,16 @@ def booking_cpu(spot_ids: Sequence[int], warmup: int) -> dict[str, object]:
     return {
         "bookings": measured,
         "cpu_ms": cpu_ms,
+        "postgres_ms": backend_ms,
         "calls": calls / (len(spot_ids) - warmup - measured),
         **_breakdown(stats),
     }
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
 
 
 def _take(spots: Iterator[int], count: int) -> list[int]:

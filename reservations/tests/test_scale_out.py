@@ -210,9 +210,12 @@ def test_two_servers_and_two_workers_lose_nothing_and_repeat_nothing_when_one_of
     rows = Reservation.objects.all()
     emails = engine.sent_emails()
     intents = payment_intents_by_charge(fake_stripe)
+    lost = [d for d in drives if d.booking_lost]
     print(
         f"\nscale-out: {len(drives)} drivers, {len(booked)} bookings answered 201, "
-        f"{sum(d.booking_lost for d in drives)} lost with the server, {len(ended_ids)} ended, "
+        f"{len(lost)} lost with the server "
+        f"({rows.filter(email__in=[d.email for d in lost]).count()} of them left a row), "
+        f"{len(ended_ids)} ended, "
         f"{Charge.objects.count()} charges, {sum(map(len, intents.values()))} PaymentIntents, "
         f"{len(emails)} emails, {servers.connection_errors} connection errors seen by drivers"
     )
@@ -226,9 +229,12 @@ def test_two_servers_and_two_workers_lose_nothing_and_repeat_nothing_when_one_of
     }
     assert Counter(row.email for row in rows).most_common(1)[0][1] == 1
     # A booking whose server died left a whole pending reservation, or nothing.
-    for lost in (d for d in drives if d.booking_lost):
-        for row in rows.filter(email=lost.email):
-            assert (row.spot_id, row.status) == (lost.spot_id, Reservation.Status.PENDING_PAYMENT)
+    for drive_lost in lost:
+        for row in rows.filter(email=drive_lost.email):
+            assert (row.spot_id, row.status) == (
+                drive_lost.spot_id,
+                Reservation.Status.PENDING_PAYMENT,
+            )
             assert row.hold_expires_at is not None
             assert row.rate == RATE
 
