@@ -13,6 +13,7 @@ from bench.stats import Check, checks_table, heading, machine_load
 BENCHMARKS = {
     "search": "bench.search",
     "booking": "bench.booking",
+    "booking-cpu": "bench.booking_cpu",
     "engine": "bench.engine",
 }
 

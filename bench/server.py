@@ -42,7 +42,7 @@ class GunicornServer:
                 f"{HOST}:{self.port}",
             ],
             env=django_env(database_url, CONN_MAX_AGE=CONN_MAX_AGE_S),
-            ready=lambda: _answers_healthz(self.port),
+            ready=lambda: answers_healthz(self.port),
         )
 
     def __enter__(self) -> Self:
@@ -66,7 +66,7 @@ class GunicornServer:
         return children_of(self._process.pid)
 
 
-def _answers_healthz(port: int) -> bool:
+def answers_healthz(port: int) -> bool:
     connection = http.client.HTTPConnection(HOST, port, timeout=5)
     try:
         connection.request("GET", "/healthz")

@@ -224,6 +224,9 @@ def deliver_emails(*, email_ids: Sequence[int], now: datetime | None = None) -> 
                     _record_failure(sending, exc, now=now)
                     refused = refused or exc
                 else:
+                    # Recorded at once, not when the batch ends: a worker killed mid-batch
+                    # leaves at most the one message it was sending to be sent again.
+                    _record_sent(sending.pk)
                     sent.append(sending.pk)
                 sending = None
     except Exception as exc:
@@ -234,7 +237,6 @@ def deliver_emails(*, email_ids: Sequence[int], now: datetime | None = None) -> 
             _record_failure(failed, exc, now=now)
         raise
     finally:
-        OutboundEmail.objects.filter(pk__in=sent).update(sent_at=timezone.now(), claimed_until=None)
         # Claimed but never tried (a failure, or out of time): as they were, for the next run.
         leases.release(
             OutboundEmail.objects.filter(pk__in=[email.pk for email in untried]),
@@ -245,6 +247,10 @@ def deliver_emails(*, email_ids: Sequence[int], now: datetime | None = None) -> 
     if refused is not None:
         raise refused
     return len(sent)
+
+
+def _record_sent(email_id: int) -> None:
+    OutboundEmail.objects.filter(pk=email_id).update(sent_at=timezone.now(), claimed_until=None)
 
 
 def deliver_email(*, email_id: int, now: datetime | None = None) -> bool:

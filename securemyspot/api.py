@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
 from django.urls import URLPattern, re_path
 from rest_framework import exceptions
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
@@ -48,6 +50,21 @@ def unwrap(data: Any, envelope: str) -> Mapping[str, Any]:
     if not isinstance(inner, Mapping):
         raise exceptions.ValidationError({envelope: ["Expected an object."]})
     return inner
+
+
+class ContentNegotiation(DefaultContentNegotiation):
+    """DRF's, answering the usual case at once: a client that accepts anything (no Accept
+    header, or ``*/*``, as fetch and most HTTP libraries send) and asks for no format gets the
+    first renderer, as DRF's would choose, without parsing the header on every request."""
+
+    def select_renderer(
+        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        accepts_anything = request.META.get("HTTP_ACCEPT", "*/*") == "*/*"
+        asks_for_a_format = format_suffix or self.settings.URL_FORMAT_OVERRIDE in request.GET
+        if accepts_anything and not asks_for_a_format:
+            return renderers[0], renderers[0].media_type
+        return super().select_renderer(request, renderers, format_suffix)
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:

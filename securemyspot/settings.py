@@ -182,6 +182,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["securemyspot.parsers.BoundedJSONParser"],
     "EXCEPTION_HANDLER": "securemyspot.api.exception_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "securemyspot.api.ContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "sign-in": config.throttle_rate("THROTTLE_SIGN_IN", default="10/min"),

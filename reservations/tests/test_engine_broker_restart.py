@@ -69,7 +69,7 @@ def rabbitmqctl_on_path() -> None:
 def test_reservations_due_while_the_broker_is_down_are_finalised_once_it_is_back(
     engine, fake_stripe
 ):
-    engine.start(beat=True)
+    engine.start(beats=1)
     now = timezone.now()
     # Confirmed before the outage: the worker holds the tasks at their end times, unacknowledged,
     # when RabbitMQ goes; RabbitMQ keeps them for its return.

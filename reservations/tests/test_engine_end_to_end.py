@@ -37,7 +37,7 @@ ENDS_WITHIN = timedelta(seconds=2 * SWEEP_SECONDS + 1)
 @pytest.fixture
 def running(engine, fake_stripe):
     """A worker and beat, charging at localstripe."""
-    engine.start(beat=True)
+    engine.start(beats=1)
     return engine
 
 

@@ -45,6 +45,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from bench.server import answers_healthz
 from notifications.models import EmailKind, OutboundEmail
 from payments.tests import conftest as payments_conftest
 from payments.tests.charging import GOOD_CARD
@@ -73,15 +74,19 @@ DEADLINE_SECONDS = 45.0
 POLL_SECONDS = 0.05
 STOP_SECONDS = 10.0
 
-# `celery` run with the project's app, its queues the test's (queues_for_test, passed as JSON in
-# ENGINE_TEST_CELERY).
-CELERY_COMMAND = [
-    sys.executable,
-    "-c",
+# The project's Celery app with the test's queues (queues_for_test, passed as JSON in
+# ENGINE_TEST_CELERY), set before anything else runs: `celery` itself, or gunicorn, whose web
+# workers, forked from it, queue their tasks (emails, ends) there too.
+_WITH_TEST_QUEUES = (
     "import json, os, sys\n"
     "from securemyspot.celery import app\n"
     "app.conf.update(json.loads(os.environ['ENGINE_TEST_CELERY']))\n"
-    "sys.exit(app.start(sys.argv[1:]))\n",
+)
+CELERY_COMMAND = [sys.executable, "-c", _WITH_TEST_QUEUES + "sys.exit(app.start(sys.argv[1:]))\n"]
+GUNICORN_COMMAND = [
+    sys.executable,
+    "-c",
+    _WITH_TEST_QUEUES + "from gunicorn.app.wsgiapp import run\nsys.exit(run())\n",
 ]
 
 # How CELERY_BROKER_URL names RabbitMQ.
@@ -118,14 +123,14 @@ def wait_until(condition: Callable[[], T], what: str, *, timeout: float = DEADLI
 
 @dataclass
 class CeleryProcess:
-    """A ``celery worker`` or ``celery beat`` subprocess, leading a process group of its own, so
-    that it can be killed together with its pool processes."""
+    """A ``celery worker``, ``celery beat`` or gunicorn subprocess, leading a process group of
+    its own, so that it can be killed together with its pool processes (or web workers)."""
 
     name: str
     popen: subprocess.Popen
     log: Path
     ready: str  # what it logs once it is ready
-    node: str = ""  # a worker's name, for remote control
+    node: str = ""  # a worker's name, for remote control; a web server's URL
 
     def running(self, task: Task) -> list[int]:
         """The pool processes of the worker running ``task`` now (asked over the broker)."""
@@ -165,24 +170,35 @@ class Engine:
     def mail_dir(self) -> Path:
         return self.directory / "mail"
 
-    def start(self, *, workers: int = 1, beat: bool = False) -> list[CeleryProcess]:
-        """Start prefork workers on the test's queue, and beat if asked, with the test's
-        settings as they are now (Stripe: localstripe or the sandbox); return them once every
-        worker consumes and beat has sent its first sweep."""
+    def start(self, *, workers: int = 1, beats: int = 0) -> list[CeleryProcess]:
+        """Start prefork workers on the test's queue, and beat if asked (production runs one;
+        more is a mistake the engine must survive), with the test's settings as they are now
+        (Stripe: localstripe or the sandbox); return them once every worker consumes and each
+        beat has sent its first sweep."""
         started = [self._spawn_worker() for _ in range(workers)]
-        if beat:
-            started.append(
-                self._spawn(
-                    "beat",
-                    "Sending due task end-due-reservations",
-                    "beat",
-                    f"--schedule={self.directory / 'beat-schedule'}",
-                    "--loglevel=INFO",
-                )
-            )
+        started += [self._spawn_beat() for _ in range(beats)]
         for process in started:
             process.wait_until_ready()
         return started
+
+    def start_web(self) -> CeleryProcess:
+        """gunicorn, as the Procfile runs it (2 sync workers), on a free loopback port, on the
+        test's database and queues; returned once it answers /healthz. Its ``node`` is its base
+        URL."""
+        port = free_port()
+        number = sum(process.name.startswith("web") for process in self.processes) + 1
+        server = self._spawn(
+            f"web {number}",
+            "Booting worker",
+            "securemyspot.wsgi",
+            "--workers=2",
+            f"--bind=127.0.0.1:{port}",
+            command=GUNICORN_COMMAND,
+        )
+        server.node = f"http://127.0.0.1:{port}"
+        server.wait_until_ready()
+        wait_until(lambda: answers_healthz(port), f"{server.name} answers /healthz")
+        return server
 
     def send(self, task: Task, *args: object) -> AsyncResult:
         return task.apply_async(args=args, queue=self.queue)
@@ -239,11 +255,23 @@ class Engine:
         worker.node = node
         return worker
 
-    def _spawn(self, name: str, ready: str, *arguments: str) -> CeleryProcess:
+    def _spawn_beat(self) -> CeleryProcess:
+        number = sum(process.name.startswith("beat") for process in self.processes) + 1
+        return self._spawn(
+            f"beat {number}",
+            "Sending due task end-due-reservations",
+            "beat",
+            f"--schedule={self.directory / f'beat-schedule-{number}'}",
+            "--loglevel=INFO",
+        )
+
+    def _spawn(
+        self, name: str, ready: str, *arguments: str, command: list[str] = CELERY_COMMAND
+    ) -> CeleryProcess:
         log = self.directory / f"{name.replace(' ', '-')}.log"
         with log.open("wb") as output:
             popen = subprocess.Popen(
-                [*CELERY_COMMAND, *arguments],
+                [*command, *arguments],
                 cwd=settings.BASE_DIR,
                 env=self._environment(),
                 stdout=output,
@@ -278,6 +306,10 @@ class Engine:
             "ENGINE_SWEEP_SECONDS": str(SWEEP_SECONDS),
             "ENGINE_TEST_CELERY": json.dumps(queues_for_test(self.queue)),
             "LOG_LEVEL": "INFO",
+            # Every driver of a test comes from one loopback address: the per-address limits
+            # on guest booking (docs/reservations.md, "Hoarding") would stop them, not a hoarder.
+            "RESERVATION_UNPAID_HOLDS_PER_ADDRESS": "0",
+            "THROTTLE_GUEST_BOOKING": "100000/min",
         }
 
 
@@ -331,7 +363,7 @@ def _delete_queue(name: str) -> None:
 
 @pytest.fixture(name="engine")
 def engine_fixture(transactional_db, tmp_path) -> Iterator[Engine]:
-    """The test starts the processes it needs (``engine.start(workers=2, beat=True)``);
+    """The test starts the processes it needs (``engine.start(workers=2, beats=1)``);
     they are stopped, before the database is flushed, and the test's queue deleted."""
     if urlsplit(settings.CELERY_BROKER_URL).scheme not in AMQP or not settings.REDIS_URL:
         unavailable(

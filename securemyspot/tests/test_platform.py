@@ -64,3 +64,23 @@ def test_an_unknown_route_is_a_json_404(client):
 
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found."}
+
+
+def test_a_client_accepting_anything_gets_json(client):
+    for accept in ({}, {"Accept": "*/*"}):
+        response = client.get("/available-parking-spots/", headers=accept)
+
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/json"
+
+
+def test_a_client_accepting_only_html_is_told_406(client):
+    response = client.get("/available-parking-spots/", headers={"Accept": "text/html"})
+
+    assert response.status_code == 406
+
+
+def test_a_format_the_api_does_not_render_is_not_found(client):
+    response = client.get("/available-parking-spots/?format=xml", headers={"Accept": "*/*"})
+
+    assert response.status_code == 404
