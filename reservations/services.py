@@ -155,10 +155,12 @@ def _check_unpaid_hold_limits(*, email: str, client_address: str | None, now: da
 
 # Lock order. A transaction that writes reservations locks rows in this order only: the spot's
 # (lock_spot), then the reservation's (lock_reservation; a batch SKIP LOCKED), and never a spot
-# after a reservation. Each locks only the rows it names (of=self: a related row read with it
-# stays unlocked), and FOR NO KEY UPDATE, which no key ever changes: rows referencing them (a
-# booking's reservation, a charge, an email) are still inserted without waiting. So two writers
-# never wait on each other crosswise; see docs/reservations.md ("Locks").
+# after a reservation; last of all, as its last write, the availability sequence row
+# (record_availability_events, docs/live.md). Each locks only the rows it names (of=self: a
+# related row read with it stays unlocked), and FOR NO KEY UPDATE, which no key ever changes:
+# rows referencing them (a booking's reservation, a charge, an email) are still inserted
+# without waiting. So two writers never wait on each other crosswise; see docs/reservations.md
+# ("Locks").
 
 
 def lock_spot(spot_id: int, *, guest_email: str | None = None) -> ParkingSpot | None:
