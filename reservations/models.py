@@ -31,6 +31,14 @@ class Reservation(models.Model):
         EXPIRED = "expired", "expired (hold lapsed unpaid)"
         PAYMENT_FAILED = "payment_failed", "payment failed"
 
+    class Announced(models.IntegerChoices):
+        """What the live map was told of it so far (docs/live.md): its start (the spot taken)
+        when it began, its end (the spot freed) when an unpaid hold outlived it."""
+
+        NOTHING = 0, "nothing yet"
+        START = 1, "its start"
+        END = 2, "its end"
+
     LIVE_STATUSES = (Status.PENDING_PAYMENT, Status.CONFIRMED)
     # Ended with a fee: paid up (or waived), or awaiting the driver's payment.
     SETTLING_STATUSES = (Status.ENDED, Status.PAYMENT_FAILED)
@@ -82,6 +90,12 @@ class Reservation(models.Model):
         default=False, help_text="The fee was under the minimum charge and is not collected."
     )
 
+    announced = models.PositiveSmallIntegerField(
+        choices=Announced.choices,
+        default=Announced.NOTHING,
+        help_text="What the live map was told of its start and end, which happen by the clock.",
+    )
+
     confirmed_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(
         null=True, blank=True, help_text="When it was ended, cancelled or expired."
@@ -103,6 +117,18 @@ class Reservation(models.Model):
                 fields=["hold_expires_at"],
                 condition=models.Q(status="pending_payment"),
                 name="reservation_hold_idx",
+            ),
+            # The clock's announcements (reservations.services.announce_by_clock): bookings
+            # ahead whose start arrives, and unpaid holds that outlive their end.
+            models.Index(
+                fields=["start_time"],
+                condition=models.Q(status__in=["pending_payment", "confirmed"], announced=0),
+                name="reservation_unannounced_idx",
+            ),
+            models.Index(
+                fields=["end_time"],
+                condition=models.Q(status="pending_payment", announced__lt=2),
+                name="reservation_hold_end_idx",
             ),
             # Hoarding limits: an address's unpaid holds (an email's use the email index).
             models.Index(

@@ -35,7 +35,8 @@ from reservations.selectors import live_reservations_overlapping, unpaid_holds_o
 from securemyspot.db import retry_on_transaction_conflict
 from securemyspot.errors import DomainError
 from securemyspot.tasks import enqueue_after_commit
-from spots.models import ParkingSpot
+from spots.models import AvailabilityEvent, ParkingSpot
+from spots.services import record_availability_events
 from spots.windows import check_start_time
 
 EXCLUSION_VIOLATION = "23P01"  # PostgreSQL's SQLSTATE for a violated exclusion constraint
@@ -105,6 +106,7 @@ def reserve_spot(
                 end_time=end,
                 hold_expires_at=now + timedelta(minutes=settings.RESERVATION_HOLD_MINUTES),
                 client_address=client_address,
+                announced=Reservation.Announced.START if start <= now else 0,
             )
             # Asked only once the spot took the booking (on PostgreSQL the insert is the
             # overlap check): answering it for a spot that is taken or not offered would tell
@@ -113,6 +115,8 @@ def reserve_spot(
                 raise DomainError(
                     "This email belongs to an account: sign in to reserve with it.", field="email"
                 )
+            if start <= now:  # a booking ahead is announced when it starts (announce_by_clock)
+                _announce(reservation, AvailabilityEvent.Kind.TAKEN, now=now)
             return reservation
     except IntegrityError as error:
         if _is_overlap(error):
@@ -151,10 +155,12 @@ def _check_unpaid_hold_limits(*, email: str, client_address: str | None, now: da
 
 # Lock order. A transaction that writes reservations locks rows in this order only: the spot's
 # (lock_spot), then the reservation's (lock_reservation; a batch SKIP LOCKED), and never a spot
-# after a reservation. Each locks only the rows it names (of=self: a related row read with it
-# stays unlocked), and FOR NO KEY UPDATE, which no key ever changes: rows referencing them (a
-# booking's reservation, a charge, an email) are still inserted without waiting. So two writers
-# never wait on each other crosswise; see docs/reservations.md ("Locks").
+# after a reservation; last of all, as its last write, the availability sequence row
+# (record_availability_events, docs/live.md). Each locks only the rows it names (of=self: a
+# related row read with it stays unlocked), and FOR NO KEY UPDATE, which no key ever changes:
+# rows referencing them (a booking's reservation, a charge, an email) are still inserted
+# without waiting. So two writers never wait on each other crosswise; see docs/reservations.md
+# ("Locks").
 
 
 def lock_spot(spot_id: int, *, guest_email: str | None = None) -> ParkingSpot | None:
@@ -222,7 +228,21 @@ def _finish_now(reservation: Reservation, *, now: datetime) -> Reservation:
         reservation.status = Reservation.Status.CANCELLED
     reservation.hold_expires_at = None
     reservation.save()
+    _announce_freed(reservation, now=now)
     return reservation
+
+
+def _announce(reservation: Reservation, kind: AvailabilityEvent.Kind, *, now: datetime) -> None:
+    """Tell the live map, in the change's transaction and as its last write (the sequence row
+    comes last in the lock order): docs/live.md."""
+    record_availability_events(spot_ids=[reservation.spot_id], kind=kind, at=now)
+
+
+def _announce_freed(reservation: Reservation, *, now: datetime) -> None:
+    """A reservation stopped holding its spot: freed on the map if it had started (one not yet
+    started never took it)."""
+    if reservation.start_time <= now:
+        _announce(reservation, AvailabilityEvent.Kind.FREED, now=now)
 
 
 @retry_on_transaction_conflict()
@@ -329,10 +349,12 @@ def expire_unpaid_reservation(*, reservation_id: int, now: datetime | None = Non
     with transaction.atomic():
         reservation = lock_reservation(reservation_id)
         if reservation.status == Reservation.Status.PENDING_PAYMENT:
+            now = now or timezone.now()
             reservation.status = Reservation.Status.EXPIRED
-            reservation.finished_at = now or timezone.now()
+            reservation.finished_at = now
             reservation.hold_expires_at = None
             reservation.save()
+            _announce_freed(reservation, now=now)
         return reservation
 
 
@@ -365,6 +387,7 @@ def end_reservation_if_due(*, reservation_id: int, now: datetime | None = None) 
         _mark_ended(reservation, now=now)
         reservation.save()
         signals.reservation_ended.send(Reservation, reservation_id=reservation.pk)
+        _announce(reservation, AvailabilityEvent.Kind.FREED, now=now)
         return True
 
 
@@ -395,7 +418,56 @@ def end_due_reservations(*, now: datetime | None = None, batch_size: int = 500) 
         ended = [reservation.pk for reservation in due]
         if ended:
             signals.reservations_ended.send(Reservation, reservation_ids=ended)
+        record_availability_events(
+            spot_ids=[reservation.spot_id for reservation in due],
+            kind=AvailabilityEvent.Kind.FREED,
+            at=now,
+        )
     return ended
+
+
+def announce_by_clock(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Tell the live map what the clock changed with no write: bookings made ahead whose
+    start arrived take their spots; unpaid holds that outlived their end (the hold lapses
+    later) free them. Confirmed reservations are freed by ``end_due_reservations``. Each is
+    announced once (``Reservation.announced``, written with the events): safe to run twice,
+    late, or on two workers (SKIP LOCKED). Returns how many reservations it announced."""
+    now = now or timezone.now()
+    live = Reservation.objects.select_for_update(no_key=True, skip_locked=True)
+    with transaction.atomic():
+        started = list(
+            live.filter(
+                status__in=Reservation.LIVE_STATUSES,
+                announced=Reservation.Announced.NOTHING,
+                start_time__lte=now,
+            ).values_list("pk", "spot_id", "end_time")[:batch_size]
+        )
+        outlived = list(
+            live.filter(
+                status=Reservation.Status.PENDING_PAYMENT,
+                announced__lt=Reservation.Announced.END,
+                end_time__lte=now,
+            ).values_list("pk", "spot_id")[:batch_size]
+        )
+        Reservation.objects.filter(pk__in=[pk for pk, *_ in started]).update(
+            announced=Reservation.Announced.START
+        )
+        Reservation.objects.filter(pk__in=[pk for pk, _ in outlived]).update(
+            announced=Reservation.Announced.END
+        )
+        # Freed first: a spot whose outlived hold and whose next booking are both announced
+        # here ends the batch taken. A freed spot still held by another is not freed at all.
+        record_availability_events(
+            spot_ids=[spot_id for _, spot_id in outlived],
+            kind=AvailabilityEvent.Kind.FREED,
+            at=now,
+        )
+        record_availability_events(
+            spot_ids=[spot_id for _, spot_id, end_time in started if end_time > now],
+            kind=AvailabilityEvent.Kind.TAKEN,
+            at=now,
+        )
+    return len({pk for pk, *_ in started} | {pk for pk, _ in outlived})
 
 
 def record_payment_outcomes(*, reservations: list[Reservation], paid: bool, now: datetime) -> None:

@@ -33,3 +33,13 @@ def end_reservation(reservation_id: int, end_time: str) -> bool:
 def send_due_reminders() -> int:
     """Beat: the "ends soon" emails that are due."""
     return services.send_due_reminders()
+
+
+@shared_task
+def announce_started_reservations() -> int:
+    """Beat, with the engine's sweep: tell the live map of bookings made ahead that started,
+    and of unpaid holds that outlived their end, in batches."""
+    announced = 0
+    while batch := services.announce_by_clock():
+        announced += batch
+    return announced

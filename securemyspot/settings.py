@@ -284,7 +284,10 @@ REMINDER_MINUTES_BEFORE_END = config.integer("REMINDER_MINUTES_BEFORE_END", defa
 # backlog of charges and emails. A worker consumes every queue listed here unless told
 # otherwise (--queues); the Procfiles name both.
 CELERY_TASK_QUEUES = {"celery": {}, "engine": {}}
-CELERY_TASK_ROUTES = {"reservations.tasks.end_due_reservations": {"queue": "engine"}}
+CELERY_TASK_ROUTES = {
+    "reservations.tasks.end_due_reservations": {"queue": "engine"},
+    "reservations.tasks.announce_started_reservations": {"queue": "engine"},
+}
 # Celery closes the database connection around every task unless told to reuse it; the
 # connection's age and health are left to Django's CONN_MAX_AGE instead (securemyspot/celery.py),
 # so a worker does not pay for a new PostgreSQL connection per task.
@@ -295,6 +298,12 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 HOLD_SWEEP_INTERVAL_SECONDS = config.decimal_number(
     "HOLD_SWEEP_INTERVAL_SECONDS", default=10.0, minimum=0.01
+)
+# Live availability's event outbox (docs/live.md): events are kept this long, and at most this
+# many; a client resuming from an older one gets a snapshot.
+AVAILABILITY_EVENTS_KEEP_HOURS = config.integer("AVAILABILITY_EVENTS_KEEP_HOURS", default=24)
+AVAILABILITY_EVENTS_KEEP_ROWS = config.integer(
+    "AVAILABILITY_EVENTS_KEEP_ROWS", default=1_000_000, minimum=1000
 )
 TOKEN_PURGE_INTERVAL_SECONDS = config.decimal_number(
     "TOKEN_PURGE_INTERVAL_SECONDS", default=3600.0, minimum=0.01
@@ -319,6 +328,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reservations.tasks.end_due_reservations",
         "schedule": ENGINE_SWEEP_SECONDS,
         "options": {"expires": ENGINE_SWEEP_SECONDS},
+    },
+    "announce-started-reservations": {
+        "task": "reservations.tasks.announce_started_reservations",
+        "schedule": ENGINE_SWEEP_SECONDS,
+        "options": {"expires": ENGINE_SWEEP_SECONDS},
+    },
+    "prune-availability-events": {
+        "task": "spots.tasks.prune_availability_events",
+        "schedule": 3600.0,
+        "options": {"expires": 3600},
     },
     "deliver-pending-emails": {
         "task": "notifications.tasks.deliver_pending_emails",

@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from spots.models import ParkingSpot
-from spots.services import set_spots_active
+from spots.services import save_spot, set_spots_active
 
 
 class RateFilter(admin.SimpleListFilter):
@@ -33,6 +33,10 @@ class ParkingSpotAdmin(admin.ModelAdmin):
     show_full_result_count = False
     readonly_fields = ["created_at", "updated_at"]
     actions = ["activate", "deactivate"]
+
+    def save_model(self, request: HttpRequest, obj: ParkingSpot, form, change: bool) -> None:
+        # Through the service, so the live map hears of a new, withdrawn or re-priced spot.
+        save_spot(spot=obj, changed=form.changed_data)
 
     @admin.action(description="Offer selected spots for reservation")
     def activate(self, request: HttpRequest, queryset: QuerySet[ParkingSpot]) -> None:

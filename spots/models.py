@@ -65,3 +65,39 @@ class ParkingSpot(models.Model):
         if update_fields is not None and "lat" in update_fields:
             kwargs["update_fields"] = {*update_fields, "lat_band"}
         super().save(*args, **kwargs)
+
+
+class AvailabilityEvent(models.Model):
+    """A change to what a spot looks like on the live map, written in the same transaction as
+    the change (a transactional outbox). ``seq`` numbers them in commit order without gaps:
+    a reader that sees ``seq`` S sees every event up to S (docs/live.md)."""
+
+    class Kind(models.TextChoices):
+        TAKEN = "taken", "taken (no longer available now)"
+        FREED = "freed", "freed (available now)"
+        UPDATED = "updated", "updated (its details changed)"
+
+    seq = models.BigIntegerField(primary_key=True)
+    spot = models.ForeignKey(ParkingSpot, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=7, choices=Kind.choices)
+    created_at = models.DateTimeField(help_text="When the change was made.")
+
+    def __str__(self) -> str:
+        return f"#{self.seq}: spot {self.spot_id} {self.kind}"
+
+
+class AvailabilitySequence(models.Model):
+    """One row: the last ``AvailabilityEvent.seq`` handed out. Taken with an ``UPDATE`` as the
+    last step of a transaction that changes availability, so its row lock orders those
+    transactions' commits and their events' numbers alike."""
+
+    ONLY_ROW = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=ONLY_ROW)
+    last = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="one_sequence_row")]
+
+    def __str__(self) -> str:
+        return f"last availability event #{self.last}"

@@ -4,7 +4,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     Count,
     DateTimeField,
@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from securemyspot.prepared import Param, PreparedQuery
 from spots.holds import holds_during, spot_is_held_during
-from spots.models import ParkingSpot, lat_band_of
+from spots.models import AvailabilityEvent, AvailabilitySequence, ParkingSpot, lat_band_of
 from spots.sql import EARTH_RADIUS_M, HaversineMetres, haversine_origin, spot_json_rows
 
 AN_INSTANT = timedelta(microseconds=1)
@@ -243,3 +243,101 @@ def available_spots_near_sql(*, lat: float, lng: float, radius_m: float, unit: s
         lat=lat, lng=lng, radius_m=radius_m, start=start, end=start + AN_INSTANT
     )
     return _NEAREST_JSON.bound((*search.shape(None), unit), search.values)
+
+
+# Live availability (docs/live.md): the event outbox and the snapshot it continues from.
+
+
+@dataclass(frozen=True)
+class AvailabilityChange:
+    """One event, with where its spot is (to match it against a client's box)."""
+
+    seq: int
+    spot_id: int
+    kind: str
+    created_at: datetime
+    lat: float
+    lng: float
+
+
+@dataclass(frozen=True)
+class BoxSnapshot:
+    """The spots available in a box, consistent with event ``seq``: every change numbered up
+    to ``seq`` is in it, none after. ``truncated`` when the box held more than the limit."""
+
+    seq: int
+    spots: list[str]
+    truncated: bool
+
+
+def current_seq() -> int:
+    """The number of the last committed availability event (0 before any)."""
+    last = AvailabilitySequence.objects.values_list("last", flat=True).first()
+    if last is not None:
+        return last
+    return AvailabilityEvent.objects.aggregate(last=Max("seq"))["last"] or 0
+
+
+def availability_events_after(*, seq: int, limit: int) -> list[AvailabilityChange]:
+    """The first ``limit`` committed events numbered after ``seq``, in order. What one read
+    sees is gap-free: events commit in the order of their numbers."""
+    rows = (
+        AvailabilityEvent.objects.filter(seq__gt=seq)
+        .order_by("seq")
+        .values_list("seq", "spot_id", "kind", "created_at", "spot__lat", "spot__lng")[:limit]
+    )
+    return [
+        AvailabilityChange(seq, spot_id, kind, created_at, float(lat), float(lng))
+        for seq, spot_id, kind, created_at, lat, lng in rows
+    ]
+
+
+def events_kept_after(*, seq: int) -> bool:
+    """Whether every event after ``seq`` is still held (pruning drops the oldest), so a client
+    that saw up to ``seq`` can resume from there; if not, it needs a snapshot. A ``seq`` beyond
+    the last event is not one this database gave out."""
+    last = current_seq()
+    if seq >= last:
+        return seq == last
+    first_kept = AvailabilityEvent.objects.order_by("seq").values_list("seq", flat=True).first()
+    return first_kept is not None and first_kept <= seq + 1
+
+
+def available_spots_in_box(
+    *,
+    south: float,
+    west: float,
+    north: float,
+    east: float,
+    limit: int,
+    now: datetime | None = None,
+) -> BoxSnapshot:
+    """Spots available now inside the box (the list routes' JSON, by id), at most ``limit``,
+    with the event number they are consistent with: both read in one REPEATABLE READ
+    transaction on PostgreSQL, one (write-locked) transaction on SQLite."""
+    if south > north or west > east:
+        raise ValueError("the box must have south <= north and west <= east")
+    outermost = not connection.in_atomic_block  # else the caller's transaction decides
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        seq = current_seq()
+        spots = (
+            available_spots(start=now)
+            .filter(
+                lat_band__range=(lat_band_of(south), lat_band_of(north)),
+                lat__range=(south, north),
+                lng__range=(west, east),
+            )
+            .order_by("id")
+        )
+        rows = list(spot_json_rows(spots[: limit + 1]))
+    return BoxSnapshot(seq=seq, spots=rows[:limit], truncated=len(rows) > limit)
+
+
+def available_spots_json(*, spot_ids: list[int], now: datetime | None = None) -> dict[int, str]:
+    """Of these spots, those available now, as the list routes' JSON, by id: what a client is
+    sent for a spot freed or updated (one taken again since is left out)."""
+    rows = spot_json_rows(available_spots(start=now).filter(pk__in=spot_ids).order_by("id"))
+    return dict(rows.values_list("id", "spot_json"))
