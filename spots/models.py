@@ -65,3 +65,24 @@ class ParkingSpot(models.Model):
         if update_fields is not None and "lat" in update_fields:
             kwargs["update_fields"] = {*update_fields, "lat_band"}
         super().save(*args, **kwargs)
+
+
+class AvailabilityEvent(models.Model):
+    """A change to which spots are available, numbered by ``seq`` without gaps: the outbox
+    the live sockets read (docs/live.md)."""
+
+    class Kind(models.TextChoices):
+        TAKEN = "taken"
+        FREED = "freed"
+        UPDATED = "updated"
+
+    seq = models.BigIntegerField(unique=True)
+    # Kept when its spot is deleted: the sequence stays gap-free.
+    spot = models.ForeignKey(
+        ParkingSpot, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Event {self.seq}: spot {self.spot_id} {self.kind}"

@@ -1,5 +1,6 @@
 """Reads of parking spots: live availability and radius search at city scale."""
 
+import json
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,7 +21,7 @@ from django.utils import timezone
 
 from securemyspot.prepared import Param, PreparedQuery
 from spots.holds import holds_during, spot_is_held_during
-from spots.models import ParkingSpot, lat_band_of
+from spots.models import AvailabilityEvent, ParkingSpot, lat_band_of
 from spots.sql import EARTH_RADIUS_M, HaversineMetres, haversine_origin, spot_json_rows
 
 AN_INSTANT = timedelta(microseconds=1)
@@ -243,3 +244,29 @@ def available_spots_near_sql(*, lat: float, lng: float, radius_m: float, unit: s
         lat=lat, lng=lng, radius_m=radius_m, start=start, end=start + AN_INSTANT
     )
     return _NEAREST_JSON.bound((*search.shape(None), unit), search.values)
+
+
+def current_seq() -> int:
+    """The ``seq`` of the last availability event committed; 0 before the first."""
+    return AvailabilityEvent.objects.aggregate(last=Max("seq"))["last"] or 0
+
+
+def availability_events_after(*, seq: int, limit: int) -> list[AvailabilityEvent]:
+    """At most ``limit`` availability events after ``seq``, in order."""
+    return list(AvailabilityEvent.objects.filter(seq__gt=seq).order_by("seq")[:limit])
+
+
+def available_spots_in_box(
+    *, south: float, west: float, north: float, east: float, limit: int
+) -> tuple[int, list[dict]]:
+    """The spots available now inside the box (at most ``limit``, by id) as the list routes
+    render them, and the ``seq`` they are consistent with: the events after it may already
+    be reflected, never the other way round (the seq is read first)."""
+    seq = current_seq()
+    spots = available_spots().filter(
+        lat_band__range=(lat_band_of(south), lat_band_of(north)),
+        lat__range=(south, north),
+        lng__range=(west, east),
+    )
+    rows = spot_json_rows(spots.order_by("id")[:limit])
+    return seq, [json.loads(row) for row in rows]

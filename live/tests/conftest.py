@@ -1,0 +1,33 @@
+import pytest
+
+from spots.models import AvailabilityEvent
+from spots.selectors import current_seq
+from spots.tests.factories import ParkingSpotFactory
+
+# A box around midtown Manhattan, and a spot inside and one outside it.
+MIDTOWN = [40.74, -74.00, 40.77, -73.97]
+
+
+@pytest.fixture(autouse=True)
+def _in_memory_layer_fast_relay(settings) -> None:
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    settings.LIVE_POLL_SECONDS = 0.01
+    settings.LIVE_BATCH_SECONDS = 0.02
+
+
+@pytest.fixture
+def inside(transactional_db):
+    return ParkingSpotFactory(lat="40.758000", lng="-73.985500")
+
+
+@pytest.fixture
+def outside(transactional_db):
+    return ParkingSpotFactory(lat="40.700000", lng="-74.010000")
+
+
+def record_event(spot, kind: str) -> int:
+    """What the spots services write in the change's transaction (the outbox), for tests
+    that need an event without the change behind it."""
+    seq = current_seq() + 1
+    AvailabilityEvent.objects.create(seq=seq, spot=spot, kind=kind)
+    return seq
