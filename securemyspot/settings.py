@@ -199,7 +199,20 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Secure-My-Spot API",
     "DESCRIPTION": (
         "Find a free on-street parking spot in New York City, reserve it and pay by card. "
-        "Authenticate with `Authorization: Token <key>` from sign-up or sign-in."
+        "Authenticate with `Authorization: Token <key>` from sign-up or sign-in.\n\n"
+        "## Live availability: `/ws/availability/` (WebSocket, JSON text frames)\n"
+        'Send `{"type": "subscribe", "bbox": [south, west, north, east], '
+        '"since": null}`; the server answers `{"type": "snapshot", "seq": S, '
+        '"spots": [...]}` (spots as in the list routes), then `{"type": "changes", '
+        '"from_seq": A, "seq": B, "taken": [ids], "freed": [spots], '
+        '"updated": [spots]}` for the events A < seq <= B in the box; each `from_seq` is '
+        'the previous message\'s `seq`. Reconnect with `"since": <last seq>` to get the '
+        "missed `changes` instead of a snapshot (if the server still holds them). "
+        '`{"type": "ping"}` gets `{"type": "pong"}`. Bad input gets '
+        '`{"type": "error", "code", "message"}`: `not_json`, `not_text`, '
+        "`bad_message`, `unknown_type`, `bad_bbox`, `bbox_too_large` (over 0.2 degrees), "
+        "`too_many_spots`, `bad_since`; `frame_too_large` closes with 1009, "
+        "`too_many_messages` (over 10 a second) with 1008."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
