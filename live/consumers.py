@@ -99,6 +99,12 @@ class AvailabilityConsumer(AsyncJsonWebsocketConsumer):
         self.box, self.sent, self.seq, self.pending = box, seq, seq, {}
         await self.send_json({"type": "snapshot", "seq": seq, "spots": spots})
 
+    async def resend_snapshot(self) -> None:
+        try:
+            await self.send_snapshot(self.box)
+        except ProtocolError as error:  # the box has filled up since it was subscribed
+            await self.send_json(error.as_message())
+
     async def events_after(self, seq: int, box: Box) -> tuple[int, list[dict]] | None:
         """The events in ``box`` from ``seq`` to the last committed and the seq they run to;
         None if there are too many to replay or they are no longer all kept."""
@@ -119,7 +125,7 @@ class AvailabilityConsumer(AsyncJsonWebsocketConsumer):
                 self.pending[event["seq"]] = event
         if len(self.pending) > settings.LIVE_REPLAY_LIMIT:
             # A client that cannot keep up gets the present instead of an ever longer queue.
-            await self.send_snapshot(self.box)
+            await self.resend_snapshot()
 
     async def live_tick(self, message: dict) -> None:
         if self.box is None or message["seq"] <= self.seq:
@@ -128,7 +134,7 @@ class AvailabilityConsumer(AsyncJsonWebsocketConsumer):
             # Messages were dropped (a full channel) or the relay started after our snapshot.
             caught_up = await self.events_after(self.seq, self.box)
             if caught_up is None:
-                await self.send_snapshot(self.box)
+                await self.resend_snapshot()
                 return
             self.pending.update((event["seq"], event) for event in caught_up[1])
             self.seq = max(caught_up[0], self.seq)

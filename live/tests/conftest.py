@@ -4,7 +4,8 @@ from spots.models import AvailabilityEvent
 from spots.selectors import current_seq
 from spots.tests.factories import ParkingSpotFactory
 
-# A box around midtown Manhattan, and a spot inside and one outside it.
+# A box around midtown Manhattan, and a spot inside and one outside it, a little north: on the
+# same tile of the relay (live/relay.py), so only the box keeps it out.
 MIDTOWN = [40.74, -74.00, 40.77, -73.97]
 
 
@@ -22,7 +23,7 @@ def inside(transactional_db):
 
 @pytest.fixture
 def outside(transactional_db):
-    return ParkingSpotFactory(lat="40.700000", lng="-74.010000")
+    return ParkingSpotFactory(lat="40.780000", lng="-73.980000")
 
 
 def record_event(spot, kind: str) -> int:

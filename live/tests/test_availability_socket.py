@@ -143,7 +143,7 @@ async def test_events_outside_the_box_are_left_out_but_the_range_stays_contiguou
 @with_socket
 async def test_a_new_subscribe_replaces_the_box(socket, inside, outside):
     await subscribe(socket)
-    around_outside = [40.69, -74.02, 40.71, -74.00]
+    around_outside = [40.775, -73.99, 40.785, -73.97]
     await subscribe(socket, bbox=around_outside)
 
     await record(inside, "taken")
@@ -304,4 +304,24 @@ async def test_too_many_messages_a_second_close_the_socket_with_1008(socket, set
     assert await socket.receive_output(timeout=DEADLINE) == {
         "type": "websocket.close",
         "code": 1008,
+    }
+
+
+@with_socket
+async def test_changes_the_relay_did_not_deliver_are_read_from_the_database(socket, inside):
+    snapshot = await subscribe(socket)
+    for running in relay._relays.values():
+        running.task.cancel()  # so that this change reaches the socket by no other way
+    seq = await record(inside, "taken")
+
+    # A range that starts after the socket's last seq: what came before it was lost.
+    await socket.send_input({"type": "live.tick", "from_seq": seq, "seq": seq})
+
+    assert await changes(socket) == {
+        "type": "changes",
+        "from_seq": snapshot["seq"],
+        "seq": seq,
+        "taken": [inside.id],
+        "freed": [],
+        "updated": [],
     }
