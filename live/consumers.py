@@ -24,12 +24,13 @@ class AvailabilityConsumer(AsyncJsonWebsocketConsumer):
         self.sent = self.seq = 0
         self.pending: dict[int, dict] = {}
         self.window_start, self.window_count = time.monotonic(), 0
+        self.flusher: asyncio.Task | None = None
+        self.last_sent_at = time.monotonic()
         await self.accept()
         await self.channel_layer.group_add(self.relay.tick_group, self.channel_name)
-        self.flusher = asyncio.create_task(self.flush_every_batch())
 
     async def disconnect(self, code: int) -> None:
-        if hasattr(self, "flusher"):
+        if getattr(self, "flusher", None) is not None:
             self.flusher.cancel()
         for group in [self.relay.tick_group, *self.groups_joined]:
             await self.channel_layer.group_discard(group, self.channel_name)
@@ -97,6 +98,7 @@ class AvailabilityConsumer(AsyncJsonWebsocketConsumer):
                 "too_many_spots", f"The box holds more than {limit} spots: watch a smaller one."
             )
         self.box, self.sent, self.seq, self.pending = box, seq, seq, {}
+        self.last_sent_at = time.monotonic()
         await self.send_json({"type": "snapshot", "seq": seq, "spots": spots})
 
     async def resend_snapshot(self) -> None:
@@ -139,12 +141,24 @@ class AvailabilityConsumer(AsyncJsonWebsocketConsumer):
             self.pending.update((event["seq"], event) for event in caught_up[1])
             self.seq = max(caught_up[0], self.seq)
         self.seq = max(self.seq, message["seq"])
+        self.schedule_changes()
 
-    async def flush_every_batch(self) -> None:
-        while True:
-            await asyncio.sleep(settings.LIVE_BATCH_SECONDS)
-            if self.box is not None and self.pending:
-                await self.send_changes()
+    def schedule_changes(self) -> None:
+        """Sends the events the ticks have closed, at most once a batch interval. An idle
+        socket has no task waking it."""
+        if self.flusher is not None or self.box is None:
+            return
+        if not any(seq <= self.seq for seq in self.pending):
+            return
+        wait = self.last_sent_at + settings.LIVE_BATCH_SECONDS - time.monotonic()
+        self.flusher = asyncio.create_task(self.send_changes_after(max(wait, 0.0)))
+
+    async def send_changes_after(self, wait: float) -> None:
+        await asyncio.sleep(wait)
+        if self.box is not None:
+            await self.send_changes()
+        self.flusher = None
+        self.schedule_changes()  # what came in while this was sent
 
     async def send_changes(self, *, always: bool = False) -> None:
         """What changed since the last message, each spot once, as it ended up. Events still
@@ -160,5 +174,5 @@ class AvailabilityConsumer(AsyncJsonWebsocketConsumer):
         for spot_id, event in final.items():
             changes[event["kind"]].append(spot_id if event["kind"] == "taken" else event["spot"])
         message = {"type": "changes", "from_seq": self.sent, "seq": self.seq, **changes}
-        self.sent = self.seq
+        self.sent, self.last_sent_at = self.seq, time.monotonic()
         await self.send_json(message)
