@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# `make run` serves the API (gunicorn) and the live sockets (uvicorn) on these two, and both on
+# PORT through securemyspot/path_router.py (docs/live.md).
+API_PORT ?= $(shell echo $$(($(PORT) + 1)))
+SOCKET_PORT ?= $(shell echo $$(($(PORT) + 2)))
 SEED_SPOTS ?= 5000
-export PORT
+export PORT API_PORT SOCKET_PORT
 # `make run` supplies what the settings require with DEBUG false (the default; DEBUG stays off,
 # Celery leaks memory with it): a secret key made once and kept in data/, the sandbox gateway
 # (PAYMENT_GATEWAY=stripe and Stripe keys in .env or the environment for real payments) and
@@ -38,7 +42,7 @@ run: install $(LOCAL_SECRET_KEY)
 	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
 	$(RUN_ENV) $(BIN)/python manage.py seed_spots --count $(SEED_SPOTS) --if-empty
 	$(RUN_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	@echo "Serving on http://127.0.0.1:$(PORT)  (API docs: /api/docs/, admin: /admin/). Ctrl-C stops all."
+	@echo "Serving on http://127.0.0.1:$(PORT)  (API docs: /api/docs/, admin: /admin/, live: ws://127.0.0.1:$(PORT)/ws/availability/). Ctrl-C stops all."
 	$(RUN_ENV) $(BIN)/honcho --procfile Procfile.dev start --port $(PORT)
 
 test: install lint

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "reservations",
     "payments",
     "notifications",
+    "live",
 ]
 
 MIDDLEWARE = [
@@ -84,6 +85,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "securemyspot.urls"
 WSGI_APPLICATION = "securemyspot.wsgi.application"
+ASGI_APPLICATION = "securemyspot.asgi.application"
 APPEND_SLASH = False  # every route answers with and without its slash; no redirects
 
 TEMPLATES = [
@@ -198,7 +200,20 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Secure-My-Spot API",
     "DESCRIPTION": (
         "Find a free on-street parking spot in New York City, reserve it and pay by card. "
-        "Authenticate with `Authorization: Token <key>` from sign-up or sign-in."
+        "Authenticate with `Authorization: Token <key>` from sign-up or sign-in.\n\n"
+        "## Live availability: `/ws/availability/` (WebSocket, JSON text frames)\n"
+        'Send `{"type": "subscribe", "bbox": [south, west, north, east], '
+        '"since": null}`; the server answers `{"type": "snapshot", "seq": S, '
+        '"spots": [...]}` (spots as in the list routes), then `{"type": "changes", '
+        '"from_seq": A, "seq": B, "taken": [ids], "freed": [spots], '
+        '"updated": [spots]}` for the events A < seq <= B in the box; each `from_seq` is '
+        'the previous message\'s `seq`. Reconnect with `"since": <last seq>` to get the '
+        "missed `changes` instead of a snapshot (if the server still holds them). "
+        '`{"type": "ping"}` gets `{"type": "pong"}`. Bad input gets '
+        '`{"type": "error", "code", "message"}`: `not_json`, `not_text`, '
+        "`bad_message`, `unknown_type`, `bad_bbox`, `bbox_too_large` (over 0.2 degrees), "
+        "`too_many_spots`, `bad_since`; `frame_too_large` closes with 1009, "
+        "`too_many_messages` (over 10 a second) with 1008."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -209,6 +224,31 @@ SPECTACULAR_SETTINGS = {
     # A PATCH here names the one field it changes; it is not a partial update of a resource.
     "COMPONENT_SPLIT_PATCH": False,
 }
+
+# Live availability over WebSockets (docs/live.md). With Redis, the socket servers' fan-out
+# goes through it; without, each server process fans out in memory (events come from the
+# database either way).
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# The widest box a socket may watch, in degrees of latitude and of longitude.
+LIVE_MAX_BOX_DEGREES = config.decimal_number("LIVE_MAX_BOX_DEGREES", default=0.2)
+# A snapshot holds at most this many spots; a denser box is refused.
+LIVE_SNAPSHOT_LIMIT = config.integer("LIVE_SNAPSHOT_LIMIT", default=5000, minimum=1)
+# Events a socket catches up on from the database (after `since`, or after a missed batch)
+# before it gets a fresh snapshot instead; also the most a slow client has queued.
+LIVE_REPLAY_LIMIT = config.integer("LIVE_REPLAY_LIMIT", default=2000, minimum=1)
+LIVE_MAX_FRAME_BYTES = config.integer("LIVE_MAX_FRAME_BYTES", default=4096, minimum=64)
+LIVE_MAX_MESSAGES_PER_SECOND = config.integer("LIVE_MAX_MESSAGES_PER_SECOND", default=10, minimum=1)
+# How often the relay reads new events, and a socket sends what it has gathered.
+LIVE_POLL_SECONDS = config.decimal_number("LIVE_POLL_SECONDS", default=0.05, minimum=0.001)
+LIVE_BATCH_SECONDS = config.decimal_number("LIVE_BATCH_SECONDS", default=0.1, minimum=0.001)
 
 # Where people reach this service: links in emails (pay, extend) start with it. Behind a proxy
 # or on another host, set it; `make run` sets it, since its workers get other PORTs (honcho).

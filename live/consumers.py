@@ -1,0 +1,180 @@
+"""/ws/availability/: a thin adapter between a client's frames and the relay's events."""
+
+import asyncio
+import json
+import time
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+
+from live.protocol import POLICY_VIOLATION, Ping, ProtocolError, Subscribe, parse
+from live.relay import running_relay, tiles_of
+from live.selectors import Box, placed_events_after
+from spots.selectors import available_spots_in_box, current_seq
+
+
+class AvailabilityConsumer(AsyncJsonWebsocketConsumer):
+    """State: ``box`` watched; ``sent`` the seq of the client's last snapshot or changes;
+    ``seq`` the seq through which ``pending`` (by seq) holds every event in the box."""
+
+    async def connect(self) -> None:
+        self.relay = running_relay()
+        self.box: Box | None = None
+        self.groups_joined: list[str] = []
+        self.sent = self.seq = 0
+        self.pending: dict[int, dict] = {}
+        self.window_start, self.window_count = time.monotonic(), 0
+        self.flusher: asyncio.Task | None = None
+        self.last_sent_at = time.monotonic()
+        await self.accept()
+        await self.channel_layer.group_add(self.relay.tick_group, self.channel_name)
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "flusher", None) is not None:
+            self.flusher.cancel()
+        for group in [self.relay.tick_group, *self.groups_joined]:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            self.count_message()
+            message = parse(
+                text_data,
+                max_bytes=settings.LIVE_MAX_FRAME_BYTES,
+                max_box_degrees=settings.LIVE_MAX_BOX_DEGREES,
+            )
+            if isinstance(message, Ping):
+                await self.send_json({"type": "pong"})
+            elif isinstance(message, Subscribe):
+                await self.subscribe(message)
+        except ProtocolError as error:
+            await self.send_json(error.as_message())
+            if error.close_code is not None:
+                await self.close(code=error.close_code)
+
+    def count_message(self) -> None:
+        now = time.monotonic()
+        if now - self.window_start >= 1.0:
+            self.window_start, self.window_count = now, 0
+        self.window_count += 1
+        if self.window_count > settings.LIVE_MAX_MESSAGES_PER_SECOND:
+            raise ProtocolError(
+                "too_many_messages",
+                f"At most {settings.LIVE_MAX_MESSAGES_PER_SECOND} messages a second.",
+                close_code=POLICY_VIOLATION,
+            )
+
+    async def subscribe(self, message: Subscribe) -> None:
+        if (
+            message.since is not None
+            and message.since > await database_sync_to_async(current_seq)()
+        ):
+            raise ProtocolError("bad_since", '"since" is ahead of the last event.')
+        self.box = None  # no changes go out until the answer has
+        groups = [self.relay.tile_group(tile) for tile in tiles_of(message.box)]
+        for group in set(self.groups_joined) - set(groups):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        for group in set(groups) - set(self.groups_joined):
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined = groups
+        if message.since is not None:
+            events = await self.events_after(message.since, message.box)
+            if events is not None:
+                self.box, self.sent = message.box, message.since
+                self.pending = {event["seq"]: event for event in events[1]}
+                self.seq = events[0]
+                await self.send_changes(always=True)
+                return
+        await self.send_snapshot(message.box)
+
+    async def send_snapshot(self, box: Box) -> None:
+        limit = settings.LIVE_SNAPSHOT_LIMIT
+        snapshot = await database_sync_to_async(available_spots_in_box)(
+            south=box.south, west=box.west, north=box.north, east=box.east, limit=limit
+        )
+        seq, spots = snapshot.seq, [json.loads(spot) for spot in snapshot.spots]
+        if snapshot.truncated:
+            self.box = None
+            raise ProtocolError(
+                "too_many_spots", f"The box holds more than {limit} spots: watch a smaller one."
+            )
+        self.box, self.sent, self.seq, self.pending = box, seq, seq, {}
+        self.last_sent_at = time.monotonic()
+        await self.send_json({"type": "snapshot", "seq": seq, "spots": spots})
+
+    async def resend_snapshot(self) -> None:
+        try:
+            await self.send_snapshot(self.box)
+        except ProtocolError as error:  # the box has filled up since it was subscribed
+            await self.send_json(error.as_message())
+
+    async def events_after(self, seq: int, box: Box) -> tuple[int, list[dict]] | None:
+        """The events in ``box`` from ``seq`` to the last committed and the seq they run to;
+        None if there are too many to replay or they are no longer all kept."""
+        limit = settings.LIVE_REPLAY_LIMIT
+        last = await database_sync_to_async(current_seq)()
+        if last - seq > limit:
+            return None
+        through, events = await database_sync_to_async(placed_events_after)(seq=seq, limit=limit)
+        if through < last:
+            return None
+        return through, [event for event in events if box.holds(event["lat"], event["lng"])]
+
+    async def live_events(self, message: dict) -> None:
+        if self.box is None:
+            return
+        for event in message["events"]:
+            if event["seq"] > self.seq and self.box.holds(event["lat"], event["lng"]):
+                self.pending[event["seq"]] = event
+        if len(self.pending) > settings.LIVE_REPLAY_LIMIT:
+            # A client that cannot keep up gets the present instead of an ever longer queue.
+            await self.resend_snapshot()
+
+    async def live_tick(self, message: dict) -> None:
+        if self.box is None or message["seq"] <= self.seq:
+            return
+        if message["from_seq"] > self.seq:
+            # Messages were dropped (a full channel) or the relay started after our snapshot.
+            caught_up = await self.events_after(self.seq, self.box)
+            if caught_up is None:
+                await self.resend_snapshot()
+                return
+            self.pending.update((event["seq"], event) for event in caught_up[1])
+            self.seq = max(caught_up[0], self.seq)
+        self.seq = max(self.seq, message["seq"])
+        self.schedule_changes()
+
+    def schedule_changes(self) -> None:
+        """Sends the events the ticks have closed, at most once a batch interval. An idle
+        socket has no task waking it."""
+        if self.flusher is not None or self.box is None:
+            return
+        if not any(seq <= self.seq for seq in self.pending):
+            return
+        wait = self.last_sent_at + settings.LIVE_BATCH_SECONDS - time.monotonic()
+        self.flusher = asyncio.create_task(self.send_changes_after(max(wait, 0.0)))
+
+    async def send_changes_after(self, wait: float) -> None:
+        await asyncio.sleep(wait)
+        if self.box is not None:
+            await self.send_changes()
+        self.flusher = None
+        self.schedule_changes()  # what came in while this was sent
+
+    async def send_changes(self, *, always: bool = False) -> None:
+        """What changed since the last message, each spot once, as it ended up. Events still
+        ahead of ``seq`` (their tick not yet in) wait for the next message."""
+        ready = sorted(seq for seq in self.pending if seq <= self.seq)
+        if not ready and not always:
+            return
+        final: dict[int, dict] = {}
+        for seq in ready:
+            event = self.pending.pop(seq)
+            final[event["spot_id"]] = event
+        changes = {"taken": [], "freed": [], "updated": []}
+        for spot_id, event in final.items():
+            changes[event["kind"]].append(spot_id if event["kind"] == "taken" else event["spot"])
+        message = {"type": "changes", "from_seq": self.sent, "seq": self.seq, **changes}
+        self.sent, self.last_sent_at = self.seq, time.monotonic()
+        await self.send_json(message)

@@ -1,0 +1,98 @@
+"""The relay: one task per socket-server process reads the events committed after the last
+one it saw and hands them to this process's sockets through the channel layer, one group per
+tile of the map. It decides nothing: which events exist is the spots app's business, which a
+socket sends is the socket's."""
+
+import asyncio
+import logging
+import math
+import uuid
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from live.selectors import Box, placed_events_after
+from spots.selectors import current_seq
+
+logger = logging.getLogger(__name__)
+
+# Tiles of 0.05 degree (about 5.5 km north-south): a box of a few km is one to four groups.
+TILE_DEGREES = 0.05
+# Events read at once; a fuller backlog is read again at once.
+BATCH_EVENTS = 500
+
+
+def tile_of(lat: float, lng: float) -> tuple[int, int]:
+    return math.floor(lat / TILE_DEGREES), math.floor(lng / TILE_DEGREES)
+
+
+def tiles_of(box: Box) -> list[tuple[int, int]]:
+    south, west = tile_of(box.south, box.west)
+    north, east = tile_of(box.north, box.east)
+    return [(row, col) for row in range(south, north + 1) for col in range(west, east + 1)]
+
+
+class Relay:
+    """Its groups are named for this process alone: every socket server reads the database
+    itself, so a group shared between servers would deliver each event once per server."""
+
+    def __init__(self) -> None:
+        self.prefix = f"live.{uuid.uuid4().hex[:16]}"
+        self.layer = get_channel_layer()
+        self.task: asyncio.Task | None = None
+
+    def tile_group(self, tile: tuple[int, int]) -> str:
+        return f"{self.prefix}.tile.{tile[0]}.{tile[1]}"
+
+    @property
+    def tick_group(self) -> str:
+        return f"{self.prefix}.tick"
+
+    async def run(self) -> None:
+        seq = await database_sync_to_async(current_seq)()
+        while True:
+            try:
+                through, events = await database_sync_to_async(placed_events_after)(
+                    seq=seq, limit=BATCH_EVENTS
+                )
+            except Exception:
+                # A database restart must not end the stream: sockets catch up from `seq`.
+                logger.exception("live relay: reading events failed")
+                through, events = seq, []
+            backlog = through - seq >= BATCH_EVENTS
+            if through > seq:
+                await self.publish(seq, through, events)
+                seq = through
+            if not backlog:
+                await asyncio.sleep(settings.LIVE_POLL_SECONDS)
+
+    async def publish(self, from_seq: int, seq: int, events: list[dict]) -> None:
+        """Each tile's events, then to every socket the range they cover: a socket that sees
+        a range start after the last one it saw knows it missed messages."""
+        by_tile: dict[tuple[int, int], list[dict]] = {}
+        for event in events:
+            by_tile.setdefault(tile_of(event["lat"], event["lng"]), []).append(event)
+        for tile, tile_events in by_tile.items():
+            await self.layer.group_send(
+                self.tile_group(tile),
+                {"type": "live.events", "from_seq": from_seq, "seq": seq, "events": tile_events},
+            )
+        await self.layer.group_send(
+            self.tick_group, {"type": "live.tick", "from_seq": from_seq, "seq": seq}
+        )
+
+
+_relays: dict[asyncio.AbstractEventLoop, Relay] = {}
+
+
+def running_relay() -> Relay:
+    """This process's relay, started on first use (one per event loop)."""
+    loop = asyncio.get_running_loop()
+    relay = _relays.get(loop)
+    if relay is None or relay.task is None or relay.task.done():
+        for stale in [other for other in _relays if other.is_closed()]:
+            del _relays[stale]
+        relay = _relays[loop] = Relay()
+        relay.task = loop.create_task(relay.run(), name="live-relay")
+    return relay
