@@ -319,11 +319,11 @@ def _insert_statements(spots: Sequence[tuple[int, Decimal]]) -> list[list[str]]:
             " start_time, end_time, status, hold_expires_at, stripe_customer_id,"
             " stripe_setup_intent_id, stripe_payment_method_id, card_brand, card_last4,"
             " reminded_for_end_time, amount_cents, fee_waived, confirmed_at, finished_at,"
-            " created_at, updated_at)"
+            " created_at, updated_at, announced)"
             f" VALUES ({ids.randint(1, MAX_RESERVATION_ID)}, NULL, 'guest-{spot_id}@bench.test',"
             f" {spot_id}, {rate}, 'usd', now(), now() + interval '{BOOKING_MINUTES} minutes',"
             " 'pending_payment', now() + interval '15 minutes', '', NULL, '', '', '', NULL,"
-            " NULL, false, NULL, NULL, now(), now())"
+            " NULL, false, NULL, NULL, now(), now(), 0)"
             " RETURNING id"
         ]
         for spot_id, rate in spots

@@ -1,16 +1,18 @@
 """Reads of reservations: who may see which, and which are live or ended."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from accounts.models import User, normalize_email
 from reservations.errors import SpotNotOffered
 from reservations.models import Reservation
 from reservations.pricing import Fee, fee_for_minutes
 from reservations.rules import check_length
+from securemyspot.prepared import Param, PreparedQuery
 from spots.models import ParkingSpot
 
 
@@ -93,21 +95,41 @@ def quote(*, spot_id: int, minutes: int) -> tuple[ParkingSpot, Fee]:
     return spot, fee_for_minutes(spot.rate, minutes)
 
 
+def _unpaid_holds(with_address: bool, first: int) -> QuerySet[Reservation]:
+    fields = Reservation._meta
+    holder = Q(email=Param("email", fields.get_field("email")))
+    if with_address:
+        holder |= Q(client_address=Param("client_address", fields.get_field("client_address")))
+    return (
+        Reservation.objects.filter(
+            holder,
+            status=Reservation.Status.PENDING_PAYMENT,
+            hold_expires_at__gt=Param("now", fields.get_field("hold_expires_at")),
+        )
+        .order_by("hold_expires_at")
+        .values_list("email", "client_address", "hold_expires_at")[:first]
+    )
+
+
+# Asked by every booking: compiled once per shape, not built by the ORM each time (the building
+# cost more CPU than the rest of the booking's checks; docs/reservations.md, "Booking CPU").
+_UNPAID_HOLDS = PreparedQuery(_unpaid_holds)
+
+
 def unpaid_holds_of(
     *, email: str, client_address: str | None, now: datetime, first: int
 ) -> list[tuple[str, str | None, datetime]]:
     """(email, client address, hold expiry) of the first ``first`` unpaid holds, soonest lapse
     first, that ``email`` or ``client_address`` has: one query, over the email index and
     ``reservation_address_hold_idx``."""
-    holder = (
-        Q(email=email)
-        if client_address is None
-        else Q(email=email) | Q(client_address=client_address)
+    rows = _UNPAID_HOLDS.rows(
+        (client_address is not None, first),
+        {"email": email, "client_address": client_address, "now": now},
     )
-    return list(
-        Reservation.objects.filter(
-            holder, status=Reservation.Status.PENDING_PAYMENT, hold_expires_at__gt=now
-        )
-        .order_by("hold_expires_at")
-        .values_list("email", "client_address", "hold_expires_at")[:first]
-    )
+    # A plain cursor on SQLite gives the expiry naive (it is stored in UTC); PostgreSQL aware.
+    return [(email, address, _aware(expiry)) for email, address, expiry in rows]
+
+
+def _aware(expiry: datetime | str) -> datetime:
+    expiry = parse_datetime(expiry) if isinstance(expiry, str) else expiry
+    return expiry if expiry.tzinfo else expiry.replace(tzinfo=UTC)

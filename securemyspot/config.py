@@ -83,12 +83,16 @@ def choice(name: str, *, default: str, choices: Sequence[str]) -> str:
     return value.strip()
 
 
-def throttle_rate(name: str, *, default: str) -> str:
+def throttle_rate(name: str, *, default: str) -> str | None:
+    """A DRF throttle rate, or None for ``off`` (DRF then lets every request through without
+    counting it: for a load test from one address, never for a public deploy)."""
     value = _raw(name)
     if value is None:
         return default
+    if value.strip().lower() == "off":
+        return None
     if not RATE.fullmatch(value.strip()):
-        raise fail(name, "a rate such as 10/min (per s, min, hour or day)", value)
+        raise fail(name, "a rate such as 10/min (per s, min, hour or day), or off", value)
     return value.strip()
 
 

@@ -9,6 +9,8 @@ import sys
 import pytest
 from django.conf import settings
 
+from securemyspot import config
+
 START = "import django; django.setup(); from django.conf import settings; print({})"
 
 
@@ -100,7 +102,7 @@ MALFORMED = [
     ),
     pytest.param(
         {"THROTTLE_SIGN_IN": "10 a minute"},
-        "THROTTLE_SIGN_IN: expected a rate such as 10/min (per s, min, hour or day), "
+        "THROTTLE_SIGN_IN: expected a rate such as 10/min (per s, min, hour or day), or off, "
         "got '10 a minute'",
         id="throttle-rate",
     ),
@@ -201,3 +203,9 @@ def test_env_example_lists_every_setting_the_settings_read():
     listed = set(re.findall(r"^# ([A-Z_]+)=", example, flags=re.MULTILINE))
 
     assert read - listed == set()
+
+
+def test_a_throttle_set_off_lets_every_request_through(monkeypatch):
+    monkeypatch.setenv("THROTTLE_GUEST_BOOKING", "off")
+
+    assert config.throttle_rate("THROTTLE_GUEST_BOOKING", default="30/min") is None
