@@ -35,6 +35,9 @@ class CeleryEngine:
     consumes and beat schedules; both stopped on leaving the ``with`` block."""
 
     def __init__(self, label: str, env: dict[str, str]) -> None:
+        # The processes log through the project's LOGGING (securemyspot/celery.py), whose level
+        # is LOG_LEVEL, not --loglevel: readiness is read from their INFO lines.
+        env = {**env, "LOG_LEVEL": "INFO"}
         self._worker = BackgroundProcess(
             f"celery-worker-{label}",
             [
