@@ -4,7 +4,6 @@ WebSocket client (``websockets``), against the test's PostgreSQL database and Re
 import asyncio
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +17,7 @@ from websockets.asyncio.client import connect
 
 from live.tests.conftest import MIDTOWN, record_event
 from payments.tests.fake_stripe import free_port
-from reservations.tests.workers import STOP_SECONDS, unavailable, wait_until
+from reservations.tests.workers import running_server, unavailable
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -44,28 +43,14 @@ def socket_server(log: Path) -> Iterator[str]:
         "DATA_DIR": str(log.parent / "data"),
     }
     command = [sys.executable, "-m", "uvicorn", "securemyspot.asgi:application"]
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            [*command, "--host", "127.0.0.1", "--port", str(port)],
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until(
-            lambda: server.poll() is not None or b"Uvicorn running" in log.read_bytes(),
-            "the socket server listens",
-        )
-        if server.poll() is not None:
-            pytest.fail(f"the socket server did not start:\n{log.read_text()}")
+    with running_server(
+        [*command, "--host", "127.0.0.1", "--port", str(port)],
+        env=environment,
+        log=log,
+        ready=lambda: b"Uvicorn running" in log.read_bytes(),
+        what="the socket server",
+    ):
         yield f"ws://127.0.0.1:{port}/ws/availability/"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 async def receive(socket) -> dict:

@@ -28,7 +28,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -319,20 +319,33 @@ def localstripe_url_fixture(tmp_path_factory) -> Iterator[str]:
     starts its own, on a loopback port."""
     port = free_port()
     log = tmp_path_factory.mktemp("localstripe") / "server.log"
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            [*LOCALSTRIPE_COMMAND, f"--port={port}", "--from-scratch"],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until(
-            lambda: server.poll() is not None or payments_conftest._accepts_connections(port),
-            "localstripe accepts connections",
-        )
-        if server.poll() is not None:
-            pytest.fail(f"localstripe did not start:\n{log.read_text()}")
+    with running_server(
+        [*LOCALSTRIPE_COMMAND, f"--port={port}", "--from-scratch"],
+        log=log,
+        ready=lambda: payments_conftest._accepts_connections(port),
+        what="localstripe",
+    ):
         yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def running_server(
+    command: list[str],
+    *,
+    log: Path,
+    ready: Callable[[], bool],
+    what: str,
+    env: dict[str, str] | None = None,
+) -> Iterator[subprocess.Popen]:
+    """``command`` started with its output in ``log``, waited for until ``ready()`` (a test
+    fails naming ``what`` if it exits first), and stopped on leaving the block."""
+    with log.open("wb") as output:
+        server = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: server.poll() is not None or ready(), f"{what} is ready")
+        if server.poll() is not None:
+            pytest.fail(f"{what} did not start:\n{log.read_text()}")
+        yield server
     finally:
         server.terminate()
         try:
