@@ -150,6 +150,16 @@ def site_url(name: str, *, default: str) -> str:
     return value.strip()
 
 
+def tile_url(name: str, *, default: str) -> str:
+    """A map tile URL template: http(s), with Leaflet's {z}, {x} and {y} in it."""
+    value = (_raw(name) or default).strip()
+    parts = urlsplit(value.replace("{s}", "a"))
+    placeholders = all(f"{{{part}}}" in value for part in "zxy")
+    if parts.scheme not in ("http", "https") or not parts.netloc or not placeholders:
+        raise fail(name, "a tile URL template such as https://host/{z}/{x}/{y}.png", value)
+    return value
+
+
 def _scheme(url: str) -> str:
     return urlsplit(url.strip()).scheme
 

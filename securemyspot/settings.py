@@ -6,6 +6,7 @@ see ``.env.example`` for the full list and ``.env.production.example`` for a pro
 A malformed value stops start-up with one line naming it (``securemyspot/config.py``).
 """
 
+import importlib.util
 import secrets
 from pathlib import Path
 
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
     "payments",
     "notifications",
     "live",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -158,6 +160,12 @@ DISPLAY_TIME_ZONE = "America/New_York"
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)
+# Leaflet for the web app's map, from the django-leaflet package's static files (nothing
+# third-party is copied into the repository). Not an installed app: its admin and form
+# widgets import GeoDjango, which needs GDAL.
+STATICFILES_DIRS = [
+    ("leaflet", Path(importlib.util.find_spec("leaflet").origin).parent / "static" / "leaflet"),
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -447,6 +455,19 @@ SESSION_COOKIE_SECURE = config.boolean("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = config.boolean("CSRF_COOKIE_SECURE", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
+
+# The driver's web app (docs/web.md): map tiles from this URL template (Leaflet's {s}, {z},
+# {x}, {y}); its host is allowed in the Content-Security-Policy. With no network the map still
+# works: markers over a plain background.
+MAP_TILE_URL = config.tile_url(
+    "MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+)
+MAP_TILE_ATTRIBUTION = env(
+    "MAP_TILE_ATTRIBUTION",
+    default=(
+        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+    ),
+)
 
 # SQLite ignores the INCLUDE columns of the covering spot index (PostgreSQL uses them); the
 # index itself still serves the search there.

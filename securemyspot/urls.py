@@ -18,6 +18,8 @@ urlpatterns = [
     path("", include("spots.urls")),
     path("", include("reservations.urls")),
     path("", include("payments.urls")),
+    # Last: the driver's pages, beside the API's routes (docs/web.md).
+    path("", include("web.urls")),
 ]
 
 handler400 = "securemyspot.api.bad_request"

@@ -113,6 +113,12 @@ MALFORMED = [
         id="site-url",
     ),
     pytest.param(
+        {"MAP_TILE_URL": "https://tiles.example.com/tile.png"},
+        "MAP_TILE_URL: expected a tile URL template such as https://host/{z}/{x}/{y}.png, "
+        "got 'https://tiles.example.com/tile.png'",
+        id="tile-url",
+    ),
+    pytest.param(
         {"PAYMENT_GATEWAY": "paypal"},
         "PAYMENT_GATEWAY: expected 'sandbox' or 'stripe', got 'paypal'",
         id="payment-gateway",

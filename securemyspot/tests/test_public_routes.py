@@ -34,6 +34,9 @@ PUBLIC_API_ROUTES = {
 }
 # Pages (plain Django views) reached from links in emails: the signed token is the credential.
 PUBLIC_PAGES = {"pay-reservation", "manage-reservation"}
+# The web app's pages are shells anyone may load: what they show comes from the API, with
+# the API's credentials (web/).
+PUBLIC_PAGES |= {"web-find"}
 # Pages outside the API that check a credential of their own: /metrics a bearer token
 # (METRICS_TOKEN, test_metrics.py), the admin's sign-in form (throttled, accounts/throttles.py).
 OWN_CREDENTIAL_PAGES = {"metrics", "admin-login"}

@@ -1,0 +1,1 @@
+// The map page (issue 9, part 1): being built.
