@@ -68,3 +68,45 @@ export function metersBetween(a, b) {
     Math.cos(a.lat * radians) * Math.cos(b.lat * radians) * Math.sin(dLng / 2) ** 2;
   return 2 * 6371008.8 * Math.asin(Math.sqrt(h));
 }
+
+// New York wall time for an <input type="datetime-local"> ("2026-12-04T15:30"), whatever the
+// browser's own zone: people type times as the street signs show them.
+const wallFormat = new Intl.DateTimeFormat("en-CA", {
+  timeZone: ZONE,
+  year: "numeric",
+  month: "2-digit",
+  day: "2-digit",
+  hour: "2-digit",
+  minute: "2-digit",
+  hourCycle: "h23",
+});
+
+export function newYorkInputValue(iso) {
+  const parts = Object.fromEntries(
+    wallFormat.formatToParts(new Date(iso)).map(({ type, value }) => [type, value]),
+  );
+  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
+}
+
+// The instant (ISO, UTC) of a New York wall time typed in a datetime-local input, or null.
+// The zone's offset is found by formatting a first guess back (twice, for the days the clocks
+// change).
+export function fromNewYorkInputValue(value) {
+  const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(value || "");
+  if (!match) return null;
+  const [, year, month, day, hour, minute] = match.map(Number);
+  const wall = Date.UTC(year, month - 1, day, hour, minute);
+  let instant = wall;
+  for (let i = 0; i < 2; i += 1) {
+    const shown = fromInputAsUtc(newYorkInputValue(new Date(instant).toISOString()));
+    instant += wall - shown;
+  }
+  return new Date(instant).toISOString();
+}
+
+function fromInputAsUtc(value) {
+  const [date, time] = value.split("T");
+  const [year, month, day] = date.split("-").map(Number);
+  const [hour, minute] = time.split(":").map(Number);
+  return Date.UTC(year, month - 1, day, hour, minute);
+}
