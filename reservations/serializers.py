@@ -182,6 +182,12 @@ class QuoteSerializer(serializers.Serializer):
     amount_cents = serializers.IntegerField()
     currency = serializers.CharField()
     fee_waived = serializers.BooleanField(help_text="Under the 50-cent minimum: not charged.")
+    lat = serializers.DecimalField(
+        max_digits=9, decimal_places=6, help_text="The spot's latitude, to place it on a map."
+    )
+    lng = serializers.DecimalField(
+        max_digits=9, decimal_places=6, help_text="The spot's longitude."
+    )
 
 
 class QuoteParamsSerializer(serializers.Serializer):

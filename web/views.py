@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
+from payments.services.sandbox import sandbox_in_use
 from reservations import links, selectors, services
 from reservations.models import Reservation
 from securemyspot.errors import DomainError
@@ -24,16 +25,38 @@ EXTENSIONS_MINUTES = (15, 30, 60)
 AFTER_SIGN_IN = "/account/"
 
 
-def _page(request, template: str, *, title: str, module: str, **context):
+def _page_config() -> dict:
+    """What every page's modules read with `pageConfig()` (forms.js), from the page's
+    `json_script`: the map's tiles and how a card is saved (the sandbox's test-card form, or
+    Stripe's Payment Element with the publishable key)."""
+    sandbox = sandbox_in_use()
+    return {
+        "map_tile_url": settings.MAP_TILE_URL,
+        "map_tile_attribution": settings.MAP_TILE_ATTRIBUTION,
+        "max_days_ahead": settings.RESERVATION_MAX_DAYS_AHEAD,
+        "live_max_box_degrees": float(settings.LIVE_MAX_BOX_DEGREES),
+        "card_step": "sandbox" if sandbox else "stripe",
+        "stripe_publishable_key": "" if sandbox else settings.STRIPE_PUBLISHABLE_KEY,
+    }
+
+
+def _page(request, template: str, *, title: str, module: str, config=None, **context):
+    """A page with the shared config and the page's own (``config``) for its modules."""
     return render(
         request,
         template,
-        {"title": title, "module": module, "map_tile_url": settings.MAP_TILE_URL, **context},
+        {
+            "title": title,
+            "module": module,
+            "map_tile_url": settings.MAP_TILE_URL,
+            "page_config": _page_config() | (config or {}),
+            **context,
+        },
     )
 
 
 def find_spot(request):
-    return _page(request, "web/find.html", title="Find a spot", module="web/find.js")
+    return _page(request, "web/find.html", title="Find a spot", module="web/find.js", nav="find")
 
 
 def _reservation_config(reservation_id: int, *, guest_email: str | None = None) -> dict:
@@ -52,7 +75,7 @@ def reservation(request: HttpRequest, reservation_id: str) -> HttpResponse:
         "web/reservation.html",
         title="Your reservation",
         module="web/reservation.js",
-        page_config=_reservation_config(int(reservation_id)),
+        config=_reservation_config(int(reservation_id)),
     )
 
 
@@ -86,7 +109,7 @@ def manage_reservation(request: HttpRequest, token: str) -> HttpResponse:
         title="Your reservation",
         module="web/reservation.js",
         fallback=True,
-        page_config=_reservation_config(reservation.pk, guest_email=guest_email),
+        config=_reservation_config(reservation.pk, guest_email=guest_email),
         **_manage_facts(reservation),
     )
 
@@ -147,7 +170,7 @@ def _credentials_page(request: HttpRequest, template: str, title: str) -> HttpRe
         module="web/sign-in.js",
         nav="sign-in",
         next_path=next_path,
-        page_config={"next": next_path},
+        config={"next": next_path},
     )
 
 

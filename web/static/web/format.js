@@ -69,44 +69,41 @@ export function metersBetween(a, b) {
   return 2 * 6371008.8 * Math.asin(Math.sqrt(h));
 }
 
-// New York wall time for an <input type="datetime-local"> ("2026-12-04T15:30"), whatever the
-// browser's own zone: people type times as the street signs show them.
-const wallFormat = new Intl.DateTimeFormat("en-CA", {
+// <input type="datetime-local"> speaks wall-clock time with no zone; the driver means New York
+// time whatever zone the phone is in, so convert through the zone's offset at that moment.
+const wallClockParts = new Intl.DateTimeFormat("en-US", {
   timeZone: ZONE,
+  hourCycle: "h23",
   year: "numeric",
   month: "2-digit",
   day: "2-digit",
   hour: "2-digit",
   minute: "2-digit",
-  hourCycle: "h23",
 });
 
-export function newYorkInputValue(iso) {
-  const parts = Object.fromEntries(
-    wallFormat.formatToParts(new Date(iso)).map(({ type, value }) => [type, value]),
-  );
-  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
+function newYorkWallClock(date) {
+  return Object.fromEntries(wallClockParts.formatToParts(date).map((p) => [p.type, p.value]));
 }
 
-// The instant (ISO, UTC) of a New York wall time typed in a datetime-local input, or null.
-// The zone's offset is found by formatting a first guess back (twice, for the days the clocks
-// change).
-export function fromNewYorkInputValue(value) {
+// Milliseconds New York's wall clock is ahead of UTC at `instant` (negative: behind).
+function newYorkOffset(instant) {
+  const p = newYorkWallClock(new Date(instant));
+  return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute) - Math.floor(instant / 60000) * 60000;
+}
+
+// "2026-12-05T09:30" in New York → the Date it is (twice round: the offset may change at the
+// guessed instant, near the clocks changing).
+export function fromNewYorkInput(value) {
   const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(value || "");
   if (!match) return null;
-  const [, year, month, day, hour, minute] = match.map(Number);
-  const wall = Date.UTC(year, month - 1, day, hour, minute);
-  let instant = wall;
-  for (let i = 0; i < 2; i += 1) {
-    const shown = fromInputAsUtc(newYorkInputValue(new Date(instant).toISOString()));
-    instant += wall - shown;
-  }
-  return new Date(instant).toISOString();
+  const [, y, mo, d, h, mi] = match.map(Number);
+  const asUtc = Date.UTC(y, mo - 1, d, h, mi);
+  const guess = asUtc - newYorkOffset(asUtc);
+  return new Date(asUtc - newYorkOffset(guess));
 }
 
-function fromInputAsUtc(value) {
-  const [date, time] = value.split("T");
-  const [year, month, day] = date.split("-").map(Number);
-  const [hour, minute] = time.split(":").map(Number);
-  return Date.UTC(year, month - 1, day, hour, minute);
+// A Date as a datetime-local value in New York time.
+export function toNewYorkInput(date) {
+  const p = newYorkWallClock(date);
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
 }

@@ -7,10 +7,10 @@ import {
   countdown,
   dollars,
   dollarsFromCents,
-  fromNewYorkInputValue,
+  fromNewYorkInput,
   minutesAsText,
-  newYorkInputValue,
   nyDateTime,
+  toNewYorkInput,
 } from "./format.js";
 import { clearErrors, pageConfig, showErrors } from "./forms.js";
 import {
@@ -39,9 +39,7 @@ const page = {
   live: $("[data-live]"),
   fallback: $("[data-fallback]"),
   reminder: $("[data-reminder]"),
-  paySection: $("[data-pay-section]"),
   pay: $("[data-pay]"),
-  hold: $("[data-hold]"),
   clock: $("[data-clock]"),
   clockTitle: $("[data-clock-title]"),
   timeLeft: $("[data-time-left]"),
@@ -66,7 +64,7 @@ const page = {
 };
 
 let current = null;
-let paymentMounted = false;
+let payment = null; // pay.js's card step, while the reservation awaits payment
 let prefilledEnd = null;
 let lastAnnouncedMinutes = null;
 let reminded = false;
@@ -195,17 +193,21 @@ function render(reservation) {
   renderFacts(reservation);
   const pending = reservation.status === "pending_payment";
   const confirmed = reservation.status === "confirmed" && ms(reservation.end_time) > Date.now();
-  show(page.paySection, pending);
-  show(page.clock, pending || confirmed);
+  show(page.pay, pending);
+  show(page.clock, confirmed);
   show(page.changes, confirmed);
   show(page.endSection, confirmed);
   show(page.print, isSettling(reservation));
   page.receiptTitle.textContent = isSettling(reservation) ? "Receipt" : "Reservation";
   if (pending) mountPay(reservation);
+  else if (payment) {
+    payment.unmount();
+    payment = null;
+  }
   if (confirmed) {
     renderEndSection(reservation);
     if (prefilledEnd !== reservation.end_time && document.activeElement?.name !== "end_time") {
-      page.endTimeForm.elements.end_time.value = newYorkInputValue(reservation.end_time);
+      page.endTimeForm.elements.end_time.value = toNewYorkInput(new Date(reservation.end_time));
       prefilledEnd = reservation.end_time;
     }
   } else {
@@ -218,29 +220,32 @@ function render(reservation) {
   tick();
 }
 
+// pay.js shows the hold's countdown and the card step; loaded only when there is something to
+// pay. Its events say when to read the reservation again.
 async function mountPay(reservation) {
-  if (paymentMounted) return;
-  paymentMounted = true;
-  page.pay.addEventListener("payment-confirmed", refresh);
+  if (payment) return;
+  payment = { unmount() {} }; // mounting
   try {
     const { mountPayment } = await import("./pay.js");
-    mountPayment(page.pay, reservation, { guestEmail });
+    if (current.status === "pending_payment") {
+      payment = mountPayment(page.pay, reservation, { guestEmail });
+    }
   } catch {
     page.pay.textContent = "The payment form cannot be loaded. Reload the page to try again.";
   }
 }
 
+page.pay.addEventListener("payment-confirmed", () => {
+  announce("Card saved: your reservation is confirmed.");
+  refresh();
+});
+page.pay.addEventListener("hold-lapsed", refresh);
+
 // Once a second: the countdown on screen, the time left spoken at a few moments.
 function tick() {
   if (!current) return;
   const now = Date.now();
-  if (current.status === "pending_payment" && current.hold_expires_at) {
-    page.clockTitle.textContent = "Pay within";
-    page.timeLeft.textContent = countdown(ms(current.hold_expires_at) - now);
-    page.hold.textContent = `The spot is held for you until ${nyDateTime(current.hold_expires_at)}.`;
-    return;
-  }
-  if (current.status !== "confirmed") return;
+  if (current.status !== "confirmed") return; // pay.js counts the hold down
   const started = hasStarted(current, now);
   const until = started ? ms(current.end_time) : ms(current.start_time);
   const left = until - now;
@@ -304,12 +309,12 @@ page.extendForm.addEventListener("submit", (event) => {
 
 page.endTimeForm.addEventListener("submit", (event) => {
   event.preventDefault();
-  const endTime = fromNewYorkInputValue(page.endTimeForm.elements.end_time.value);
+  const endTime = fromNewYorkInput(page.endTimeForm.elements.end_time.value);
   if (!endTime) {
     showErrors(page.endTimeForm, { end_time: ["Enter a date and time."] });
     return;
   }
-  changeEnd(page.endTimeForm, endTime);
+  changeEnd(page.endTimeForm, endTime.toISOString());
 });
 
 page.endButton.addEventListener("click", () => {
