@@ -43,6 +43,7 @@ const page = {
   clock: $("[data-clock]"),
   clockTitle: $("[data-clock-title]"),
   timeLeft: $("[data-time-left]"),
+  clockUntil: $("[data-clock-until]"),
   changes: $("[data-changes]"),
   extendForm: $("[data-extend-form]"),
   endTimeForm: $("[data-end-time-form]"),
@@ -90,7 +91,8 @@ function fact(term, value) {
 }
 
 function minutesParked(reservation) {
-  return Math.max(0, Math.round((ms(reservation.end_time) - ms(reservation.start_time)) / 60000));
+  // Whole minutes, a started minute counting in full, as they are billed (reservations/pricing.py).
+  return Math.max(0, Math.ceil((ms(reservation.end_time) - ms(reservation.start_time)) / 60000));
 }
 
 function card(reservation) {
@@ -251,6 +253,9 @@ function tick() {
   const left = until - now;
   page.clockTitle.textContent = started ? "Time left" : "Starts in";
   page.timeLeft.textContent = left > 3600000 ? timeAsHours(left) : countdown(left);
+  page.clockUntil.textContent = started
+    ? `Until ${nyDateTime(current.end_time)}`
+    : `On ${nyDateTime(current.start_time)}`;
   const minutes = Math.ceil(left / 60000);
   if (started && minutes !== lastAnnouncedMinutes && ANNOUNCED_MINUTES.has(minutes)) {
     lastAnnouncedMinutes = minutes;
