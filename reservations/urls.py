@@ -31,5 +31,11 @@ urlpatterns = [
         api.GuestDeleteView.as_view(),
         name="delete-guest",
     ),
+    route(f"cancel-reservation-auth/{ID}", api.UserCancelView.as_view(), name="cancel"),
+    route(
+        f"cancel-reservation-unauth/{ID}/{EMAIL}",
+        api.GuestCancelView.as_view(),
+        name="cancel-guest",
+    ),
     route(f"quote/{SPOT}", api.QuoteView.as_view(), name="quote"),
 ]

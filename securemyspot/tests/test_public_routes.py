@@ -20,6 +20,7 @@ PUBLIC_API_ROUTES = {
     "reservation-guest",
     "change-guest",
     "delete-guest",
+    "cancel-guest",
     "quote",
     "create-payment-intent-guest",
     "confirm-setup-intent-guest",
