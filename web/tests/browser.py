@@ -299,16 +299,15 @@ class Stack(Engine):
             reservation_id,
         )
 
-    def end_now(self, reservation_id: int) -> None:
-        """The reservation's end moves to now (and its start a minute back, if it had not
-        started); the engine's sweep (every second here) ends and charges it."""
+    def end_now(self, reservation_id: int, *, lasted: timedelta = timedelta(minutes=30)) -> None:
+        """The reservation ends now, as if it had begun ``lasted`` ago (long enough by default
+        for a fee above Stripe's smallest charge, so the card is charged, not the fee waived);
+        the engine's sweep (every second here) ends and charges it."""
         now = datetime.now(UTC)
         self.sql(
-            "UPDATE reservations_reservation SET end_time = %s, "
-            "start_time = CASE WHEN start_time < %s THEN start_time ELSE %s END WHERE id = %s",
+            "UPDATE reservations_reservation SET start_time = %s, end_time = %s WHERE id = %s",
+            now - lasted,
             now,
-            now,
-            now - timedelta(minutes=1),
             reservation_id,
         )
 

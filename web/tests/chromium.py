@@ -186,3 +186,26 @@ def accessibility_report(violations: list[dict]) -> str:
                 f"    {line}" for line in node.get("failureSummary", "").splitlines() if line
             )
     return "\n".join(lines)
+
+
+def sign_in_tab(page: Page, email: str, token: str) -> None:
+    """The tab signed in as the sign-in page leaves it (web/static/web/session.js's keys), so a
+    test can open an account's pages without going through the form."""
+    _set_session(page, {"sms.token": token, "sms.email": email})
+
+
+def remember_guest(page: Page, reservation_id: int, email: str) -> None:
+    """The tab remembers a guest's reservation as booking it does (session.js), so its page
+    opens without the emailed link."""
+    _set_session(page, {"sms.guest-reservations": f'{{"{reservation_id}": "{email}"}}'})
+
+
+def _set_session(page: Page, items: dict[str, str]) -> None:
+    # sessionStorage belongs to the tab and the origin: set on a page of the site, kept by
+    # every later page of it in this tab.
+    if not page.url.startswith(("http://", "https://")):
+        page.goto("/healthz")
+    page.evaluate(
+        "(items) => Object.entries(items).forEach(([k, v]) => sessionStorage.setItem(k, v))",
+        items,
+    )
