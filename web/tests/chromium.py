@@ -144,10 +144,11 @@ def street_grid_tile() -> bytes:
 
 
 def new_context(
-    browser, size: str, *, base_url: str, geolocation: str = "granted"
+    browser, size: str, *, base_url: str, geolocation: str = "granted", local_tiles: bool = True
 ) -> BrowserContext:
     """A context at one of SIZES, in New York, with geolocation ``granted`` (at MIDTOWN) or
-    ``denied``, and the map tiles served locally."""
+    ``denied``, and the map tiles (TILE_URL) answered by the context itself (``local_tiles``;
+    a context that routes requests keeps no HTTP cache)."""
     if geolocation not in ("granted", "denied"):
         raise ValueError(f"geolocation: granted or denied, not {geolocation!r}")
     granted = geolocation == "granted"
@@ -159,7 +160,8 @@ def new_context(
         geolocation=MIDTOWN if granted else None,
         permissions=["geolocation"] if granted else [],
     )
-    route_tiles(context)
+    if local_tiles:
+        route_tiles(context)
     return context
 
 
