@@ -34,11 +34,20 @@ from urllib.parse import urlsplit
 
 import psycopg
 import pytest
+from django.conf import settings
 
 from bench.server import answers_healthz
 from payments.tests.charging import GOOD_CARD
 from payments.tests.fake_stripe import free_port
-from reservations.tests.workers import _WITH_TEST_QUEUES, Engine, text_of, wait_until
+from reservations.tests.workers import (
+    _WITH_TEST_QUEUES,
+    AMQP,
+    Engine,
+    _delete_queue,
+    queues_for_test,
+    text_of,
+    wait_until,
+)
 from web.tests.chromium import MIDTOWN, TILE_URL
 
 # The spots every stack has: the same seed and box always give the same spots (seed_spots).
@@ -380,5 +389,10 @@ class Stacks:
     def stop_all(self) -> None:
         for stack in self._started.values():
             stack.stop()
+            # On RabbitMQ the stack's queues outlive it (a filesystem broker's go with its
+            # folder).
+            if urlsplit(settings.CELERY_BROKER_URL).scheme in AMQP:
+                for queue in queues_for_test(stack.queue)["task_queues"]:
+                    _delete_queue(queue)
         self._started.clear()
         self.databases.drop_all()
