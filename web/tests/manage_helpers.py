@@ -1,0 +1,70 @@
+"""What the browser tests of the reservation, my-reservations and account pages share."""
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from itertools import count
+
+from playwright.sync_api import Page
+
+from web.tests.browser import BrowserLog, Stack
+
+_drivers = count(1)
+
+
+def new_email(kind: str = "driver") -> str:
+    """An address no other test (or earlier run on the same database) uses."""
+    return f"{kind}-{next(_drivers)}-{datetime.now(UTC):%H%M%S%f}@example.com"
+
+
+def allow_missing_reservation_stream(log: BrowserLog) -> None:
+    """Until the socket server serves /ws/reservations/ (issue 8's reservation stream), the
+    browser logs each refused attempt; the pages poll the API meanwhile (docs/web.md)."""
+    log.allow(r"/ws/reservations/")
+
+
+def sign_in_tab(page: Page, stack: Stack, email: str) -> str:
+    """A new account, signed in in this tab as the sign-in page would (session.js); its token."""
+    token = stack.sign_up(email)
+    page.goto("/account/sign-in/")
+    page.evaluate(
+        """([token, email]) => {
+            sessionStorage.setItem("sms.token", token);
+            sessionStorage.setItem("sms.email", email);
+        }""",
+        [token, email],
+    )
+    return token
+
+
+def move_times(stack: Stack, reservation_id: int, *, started_ago: timedelta, ends_in: timedelta):
+    """The reservation started ``started_ago`` and ends ``ends_in`` from now (what a driver
+    cannot do quickly: park for an hour)."""
+    now = datetime.now(UTC)
+    stack.sql(
+        "UPDATE reservations_reservation SET start_time = %s, end_time = %s WHERE id = %s",
+        now - started_ago,
+        now + ends_in,
+        reservation_id,
+    )
+
+
+def new_york_input(instant: datetime) -> str:
+    """``instant`` as a datetime-local value in New York time (the browser's zone here)."""
+    from zoneinfo import ZoneInfo
+
+    return instant.astimezone(ZoneInfo("America/New_York")).strftime("%Y-%m-%dT%H:%M")
+
+
+def end_time_of(stack: Stack, reservation_id: int) -> datetime:
+    [(end,)] = stack.sql(
+        "SELECT end_time FROM reservations_reservation WHERE id = %s", reservation_id
+    )
+    return end if isinstance(end, datetime) else datetime.fromisoformat(end)
+
+
+def json_of(page: Page, selector: str) -> dict:
+    return json.loads(page.locator(selector).text_content() or "{}")
+
+
+DOLLARS = re.compile(r"\$\d+\.\d\d")
