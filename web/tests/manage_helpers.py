@@ -1,9 +1,8 @@
 """What the browser tests of the reservation, my-reservations and account pages share."""
 
-import json
-import re
 from datetime import UTC, datetime, timedelta
 from itertools import count
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Page
 
@@ -51,20 +50,4 @@ def move_times(stack: Stack, reservation_id: int, *, started_ago: timedelta, end
 
 def new_york_input(instant: datetime) -> str:
     """``instant`` as a datetime-local value in New York time (the browser's zone here)."""
-    from zoneinfo import ZoneInfo
-
     return instant.astimezone(ZoneInfo("America/New_York")).strftime("%Y-%m-%dT%H:%M")
-
-
-def end_time_of(stack: Stack, reservation_id: int) -> datetime:
-    [(end,)] = stack.sql(
-        "SELECT end_time FROM reservations_reservation WHERE id = %s", reservation_id
-    )
-    return end if isinstance(end, datetime) else datetime.fromisoformat(end)
-
-
-def json_of(page: Page, selector: str) -> dict:
-    return json.loads(page.locator(selector).text_content() or "{}")
-
-
-DOLLARS = re.compile(r"\$\d+\.\d\d")

@@ -44,14 +44,18 @@ def test_signing_up_leads_back_where_the_driver_was_and_signing_out_forgets(page
     assert page.evaluate("sessionStorage.getItem('sms.token')") is None
 
 
+def sign_in_with_the_form(page, *, email: str, password: str, next_path: str) -> None:
+    page.goto(f"/account/sign-in/?next={next_path}")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
 @pytest.mark.parametrize("size", ["phone"])
 def test_signing_in_shows_a_wrong_password_then_goes_back(page, stack):
     email = new_email()
     stack.sign_up(email)
-    page.goto("/account/sign-in/?next=/account/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("not-" + PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_with_the_form(page, email=email, password="not-" + PASSWORD, next_path="/account/")
 
     expect(page.locator("[data-form-error]")).to_contain_text("Unable to log in")
 
@@ -66,10 +70,7 @@ def test_signing_in_shows_a_wrong_password_then_goes_back(page, stack):
 def test_a_next_to_another_site_is_not_followed(page, stack):
     email = new_email()
     stack.sign_up(email)
-    page.goto("/account/sign-in/?next=https://example.org/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_with_the_form(page, email=email, password=PASSWORD, next_path="https://example.org/")
 
     expect(page).to_have_url(stack.url("/account/"))
 

@@ -125,8 +125,7 @@ function renderFacts(reservation) {
 
 function outcomeNotice(tone, ...nodes) {
   const notice = document.createElement("div");
-  notice.className = `notice ${tone}`;
-  notice.setAttribute("role", "status");
+  notice.className = `notice ${tone}`; // spoken through the page's announcer, once
   notice.append(...nodes);
   return notice;
 }
