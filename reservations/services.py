@@ -17,11 +17,12 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User, normalize_email
-from accounts.selectors import accounts_with_email
+from accounts.selectors import accounts_with_email, email_is_verified
 from notifications.models import EmailKind
 from notifications.services import queue_reservation_email
 from reservations import signals
 from reservations.errors import (
+    EmailUnverified,
     ReservationEnded,
     ReservationNotLive,
     ReservationNotPending,
@@ -57,8 +58,12 @@ def _database_refuses_overlap() -> bool:
 
 def _booking_email(*, user: User | None, email: str | None) -> str:
     """The account's email, or the guest's. That a guest's belongs to no account is asked
-    with the spot (``lock_spot``): one query fewer."""
+    with the spot (``lock_spot``): one query fewer. An account whose address must be
+    confirmed first (``EMAIL_VERIFICATION=mandatory``) may not book yet; a guest is not asked
+    (docs/accounts.md)."""
     if user is not None:
+        if settings.EMAIL_VERIFICATION == "mandatory" and not email_is_verified(user=user):
+            raise EmailUnverified
         return user.email
     if not email:
         raise DomainError("This field is required.", field="email")

@@ -186,6 +186,13 @@ AUTH_TOKEN_IDLE_TIMEOUT_SECONDS = config.integer(
     "AUTH_TOKEN_IDLE_TIMEOUT_SECONDS", default=24 * 3600, minimum=1
 )
 
+# Whether an account's email must be confirmed through an emailed link (docs/accounts.md):
+# "none" sends no link and counts every account as confirmed; "optional" sends one and lets
+# everything go on as before; "mandatory" refuses bookings by an unconfirmed account.
+EMAIL_VERIFICATION = config.choice(
+    "EMAIL_VERIFICATION", default="optional", choices=("none", "optional", "mandatory")
+)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ExpiringTokenAuthentication"],
     # Closed unless a view opens itself (AllowAny); securemyspot/tests/test_public_routes.py
@@ -201,6 +208,9 @@ REST_FRAMEWORK = {
         "sign-up": config.throttle_rate("THROTTLE_SIGN_UP", default="5/min"),
         "guest-booking": config.throttle_rate("THROTTLE_GUEST_BOOKING", default="30/min"),
         "admin-login": config.throttle_rate("THROTTLE_ADMIN_LOGIN", default="5/min"),
+        "resend-verification": config.throttle_rate(
+            "THROTTLE_RESEND_VERIFICATION", default="3/hour"
+        ),
     },
     "NUM_PROXIES": config.integer("NUM_PROXIES", default=0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
