@@ -497,22 +497,29 @@ def announce_by_clock(*, now: datetime | None = None, batch_size: int = 500) -> 
     return len({pk for pk, *_ in started} | {pk for pk, _ in outlived})
 
 
-def record_payment_outcomes(*, reservations: list[Reservation], paid: bool, now: datetime) -> None:
+def record_payment_outcomes(
+    *, paid: list[Reservation], unpaid: list[Reservation], now: datetime
+) -> None:
     """Ended reservations' fees were settled (``paid``: charged or waived) or are awaiting the
-    driver (``payment_failed``). Called by payments inside its own transaction; it only moves
-    between those two states, never revives or ends a reservation."""
-    if not reservations:
-        return
-    status = Reservation.Status.ENDED if paid else Reservation.Status.PAYMENT_FAILED
-    # Most are ended already and stay so: rewriting those rows would only cost PostgreSQL.
-    Reservation.objects.filter(
-        pk__in=[reservation.pk for reservation in reservations],
-        status__in=[other for other in Reservation.SETTLING_STATUSES if other != status],
-    ).update(status=status, updated_at=now)
-    for reservation in reservations:
-        reservation.status = status
-    kind = ReservationEvent.Kind.CHARGED if paid else ReservationEvent.Kind.PAYMENT_FAILED
-    record_reservation_events(reservations=reservations, kind=kind, at=now)
+    driver (``unpaid``: ``payment_failed``). Called by payments inside its own transaction; it
+    only moves between those two states, never revives or ends a reservation. Every row is
+    written before the drivers' events take their sequence row (the lock order)."""
+    outcomes = (
+        (paid, Reservation.Status.ENDED, ReservationEvent.Kind.CHARGED),
+        (unpaid, Reservation.Status.PAYMENT_FAILED, ReservationEvent.Kind.PAYMENT_FAILED),
+    )
+    for reservations, status, _ in outcomes:
+        if not reservations:
+            continue
+        # Most are ended already and stay so: rewriting those rows would only cost PostgreSQL.
+        Reservation.objects.filter(
+            pk__in=[reservation.pk for reservation in reservations],
+            status__in=[other for other in Reservation.SETTLING_STATUSES if other != status],
+        ).update(status=status, updated_at=now)
+        for reservation in reservations:
+            reservation.status = status
+    for reservations, _, kind in outcomes:
+        record_reservation_events(reservations=reservations, kind=kind, at=now)
 
 
 def send_due_reminders(*, now: datetime | None = None, batch_size: int = 500) -> int:

@@ -247,7 +247,10 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # redis-py 8 gives up reading after 5 s by default, just when channels-redis's
+            # blocking receive (5 s) answers "nothing yet": a socket idle for 5 s would fail
+            # and close. The layer's reads wait longer than its blocking receive.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]},
         }
     }
 else:

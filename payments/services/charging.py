@@ -488,16 +488,11 @@ def _write_settled(settled: _Settled, *, now: datetime) -> None:
     Charge.objects.bulk_create(
         settled.charges, update_conflicts=True, unique_fields=["pk"], update_fields=SETTLED_FIELDS
     )
-    for paid in (True, False):
-        record_payment_outcomes(
-            reservations=[
-                charge.reservation
-                for charge in settled.charges
-                if (charge.status == Charge.Status.SUCCEEDED) == paid
-            ],
-            paid=paid,
-            now=now,
-        )
+    paid: list[Reservation] = []
+    unpaid: list[Reservation] = []
+    for charge in settled.charges:
+        (paid if charge.status == Charge.Status.SUCCEEDED else unpaid).append(charge.reservation)
+    record_payment_outcomes(paid=paid, unpaid=unpaid, now=now)
     queue_reservation_emails(emails=settled.emails, now=now)
 
 
