@@ -25,9 +25,9 @@ DEADLINE = 10.0
 
 
 @contextmanager
-def socket_server(log: Path) -> Iterator[str]:
+def socket_server(log: Path, path: str = "/ws/availability/") -> Iterator[str]:
     """uvicorn serving the project's ASGI application on a free loopback port, on the test's
-    database; yields the socket's URL."""
+    database; yields the URL of the socket at ``path``."""
     if not settings.REDIS_URL:
         unavailable("needs Redis (REDIS_URL) for the channel layer")
     port = free_port()
@@ -50,7 +50,7 @@ def socket_server(log: Path) -> Iterator[str]:
         ready=lambda: b"Uvicorn running" in log.read_bytes(),
         what="the socket server",
     ):
-        yield f"ws://127.0.0.1:{port}/ws/availability/"
+        yield f"ws://127.0.0.1:{port}{path}"
 
 
 async def receive(socket) -> dict:
