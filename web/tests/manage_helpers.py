@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Page
 
-from web.tests.browser import BrowserLog, Stack
+from web.tests.browser import Stack
 
 _drivers = count(1)
 
@@ -14,12 +14,6 @@ _drivers = count(1)
 def new_email(kind: str = "driver") -> str:
     """An address no other test (or earlier run on the same database) uses."""
     return f"{kind}-{next(_drivers)}-{datetime.now(UTC):%H%M%S%f}@example.com"
-
-
-def allow_missing_reservation_stream(log: BrowserLog) -> None:
-    """Until the socket server serves /ws/reservations/ (issue 8's reservation stream), the
-    browser logs each refused attempt; the pages poll the API meanwhile (docs/web.md)."""
-    log.allow(r"/ws/reservations/")
 
 
 def sign_in_tab(page: Page, stack: Stack, email: str) -> str:

@@ -7,14 +7,9 @@ import pytest
 from playwright.sync_api import expect
 
 from web.tests.browser import PASSWORD, assert_accessible
-from web.tests.manage_helpers import allow_missing_reservation_stream, new_email, sign_in_tab
+from web.tests.manage_helpers import new_email, sign_in_tab
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(autouse=True)
-def _polling_until_the_stream_lands(browser_log):
-    allow_missing_reservation_stream(browser_log)
 
 
 def test_signing_up_leads_back_where_the_driver_was_and_signing_out_forgets(page):

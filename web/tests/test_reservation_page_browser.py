@@ -11,7 +11,6 @@ from playwright.sync_api import Page, expect
 from payments.tests.charging import DECLINED_WHEN_CHARGED
 from web.tests.browser import assert_accessible
 from web.tests.manage_helpers import (
-    allow_missing_reservation_stream,
     move_times,
     new_email,
     new_york_input,
@@ -22,11 +21,6 @@ pytestmark = pytest.mark.browser
 
 # The engine, the hold sweep and the charge run in the stack's worker: seconds, not more.
 WORKER_SECONDS = 45_000
-
-
-@pytest.fixture(autouse=True)
-def _polling_until_the_stream_lands(browser_log):
-    allow_missing_reservation_stream(browser_log)
 
 
 def extended_by(reservation: dict, end_time: str) -> timedelta:
