@@ -1,4 +1,5 @@
-"""Fixtures for browser tests (web/tests/browser.py has the stack and the helpers).
+"""Fixtures for browser tests (web/tests/browser.py: the stack; chromium.py: the
+browser side and axe-core).
 
     pytestmark = pytest.mark.browser
 
@@ -23,14 +24,13 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from web.tests.browser import (
+from web.tests.browser import Stack, Stacks
+from web.tests.chromium import (
     CHROMIUM,
     CHROMIUM_ARGS,
     NO_CHROMIUM,
     SIZES,
     BrowserLog,
-    Stack,
-    Stacks,
     new_context,
     watch,
 )

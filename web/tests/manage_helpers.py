@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from playwright.sync_api import Page
 
 from web.tests.browser import Stack
+from web.tests.chromium import sign_in_tab
 
 _drivers = count(1)
 
@@ -16,18 +17,12 @@ def new_email(kind: str = "driver") -> str:
     return f"{kind}-{next(_drivers)}-{datetime.now(UTC):%H%M%S%f}@example.com"
 
 
-def sign_in_tab(page: Page, stack: Stack, email: str) -> str:
-    """A new account, signed in in this tab as the sign-in page would (session.js); its token."""
+def signed_in_driver(page: Page, stack: Stack) -> tuple[str, str]:
+    """A new account, signed in in this tab as the sign-in page leaves it: its email, token."""
+    email = new_email()
     token = stack.sign_up(email)
-    page.goto("/account/sign-in/")
-    page.evaluate(
-        """([token, email]) => {
-            sessionStorage.setItem("sms.token", token);
-            sessionStorage.setItem("sms.email", email);
-        }""",
-        [token, email],
-    )
-    return token
+    sign_in_tab(page, email, token)
+    return email, token
 
 
 def move_times(stack: Stack, reservation_id: int, *, started_ago: timedelta, ends_in: timedelta):

@@ -6,8 +6,9 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from web.tests.browser import PASSWORD, assert_accessible
-from web.tests.manage_helpers import new_email, sign_in_tab
+from web.tests.browser import PASSWORD
+from web.tests.chromium import assert_accessible
+from web.tests.manage_helpers import new_email, signed_in_driver
 
 pytestmark = pytest.mark.browser
 
@@ -71,7 +72,7 @@ def test_a_next_to_another_site_is_not_followed(page, stack):
 
 
 def test_a_wrong_current_password_is_shown_by_its_field(page, stack):
-    sign_in_tab(page, stack, new_email())
+    signed_in_driver(page, stack)
     page.goto("/account/")
     assert_accessible(page, "the account page")
     page.get_by_label("Current password").fill("not-" + PASSWORD)
@@ -97,7 +98,7 @@ def test_signed_out_pages_ask_to_sign_in(page):
 
 
 def test_my_reservations_lists_active_upcoming_and_past(page, stack):
-    token = sign_in_tab(page, stack, email := new_email())
+    email, token = signed_in_driver(page, stack)
     active = stack.book(email, token=token)
     upcoming = stack.book(email, token=token, starts_in=timedelta(days=2))
     past = stack.book(email, token=token)

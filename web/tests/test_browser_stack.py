@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from reservations.tests.workers import wait_until
-from web.tests.browser import MIDTOWN
+from web.tests.chromium import MIDTOWN
 
 pytestmark = pytest.mark.browser
 

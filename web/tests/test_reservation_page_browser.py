@@ -9,12 +9,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from payments.tests.charging import DECLINED_WHEN_CHARGED
-from web.tests.browser import assert_accessible
+from web.tests.chromium import assert_accessible
 from web.tests.manage_helpers import (
     move_times,
     new_email,
     new_york_input,
-    sign_in_tab,
+    signed_in_driver,
 )
 
 pytestmark = pytest.mark.browser
@@ -32,7 +32,7 @@ def extended_by(reservation: dict, end_time: str) -> timedelta:
 
 def parked_on_its_page(page: Page, stack) -> tuple[str, str, dict]:
     """A signed-in driver's reservation, running, on its page: the email, token, reservation."""
-    token = sign_in_tab(page, stack, email := new_email())
+    email, token = signed_in_driver(page, stack)
     reservation = stack.book(email, token=token)
     page.goto(f"/reservations/{reservation['id']}/")
     expect(page.get_by_role("heading", name="Time left")).to_be_visible()
@@ -44,7 +44,7 @@ def facts(page: Page):
 
 
 def test_a_signed_in_driver_extends_shortens_and_ends_with_the_amount_shown(page, stack):
-    token = sign_in_tab(page, stack, email := new_email())
+    email, token = signed_in_driver(page, stack)
     reservation = stack.book(email, token=token)
     move_times(stack, reservation["id"], started_ago=timedelta(hours=1), ends_in=timedelta(hours=1))
 
@@ -84,7 +84,7 @@ def test_a_signed_in_driver_extends_shortens_and_ends_with_the_amount_shown(page
 
 @pytest.mark.parametrize("size", ["phone"])
 def test_an_extension_the_spot_cannot_take_is_refused_with_the_reason(page, stack):
-    token = sign_in_tab(page, stack, email := new_email())
+    email, token = signed_in_driver(page, stack)
     reservation = stack.book(email, token=token, minutes=30)
     # Someone else has booked the spot from the end on.
     ahead = {"email": new_email("guest"), "reservation_length": 60}
@@ -101,7 +101,7 @@ def test_an_extension_the_spot_cannot_take_is_refused_with_the_reason(page, stac
 
 @pytest.mark.parametrize("size", ["phone"])
 def test_a_booking_ahead_is_cancelled_for_free(page, stack):
-    token = sign_in_tab(page, stack, email := new_email())
+    email, token = signed_in_driver(page, stack)
     reservation = stack.book(email, token=token, starts_in=timedelta(hours=3))
 
     page.goto(f"/reservations/{reservation['id']}/")

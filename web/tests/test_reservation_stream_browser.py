@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import WebSocketRoute, expect
 
 from reservations.tests.workers import wait_until
-from web.tests.manage_helpers import new_email, sign_in_tab
+from web.tests.manage_helpers import new_email, signed_in_driver
 
 pytestmark = pytest.mark.browser
 
@@ -58,7 +58,7 @@ def iso(instant: datetime) -> str:
 
 @pytest.mark.parametrize("size", ["phone"])
 def test_a_signed_in_page_follows_the_stream_to_the_receipt(page, stack):
-    token = sign_in_tab(page, stack, email := new_email())
+    email, token = signed_in_driver(page, stack)
     reservation = stack.book(email, token=token)
     stream = StandInStream(page, [reservation])
 
@@ -107,7 +107,7 @@ def test_a_guest_from_the_manage_link_authenticates_as_that_guest(page, stack):
 
 @pytest.mark.parametrize("size", ["phone"])
 def test_my_reservations_adds_a_booking_the_stream_announces(page, stack):
-    token = sign_in_tab(page, stack, email := new_email())
+    email, token = signed_in_driver(page, stack)
     stream = StandInStream(page, [])
     page.goto("/account/reservations/")
     stream.authenticated_with()

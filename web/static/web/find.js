@@ -25,7 +25,8 @@ const state = {
 };
 let liveFailed = false; // the socket could not serve: poll instead until the page reloads
 
-const map = createMap(document.getElementById("map"), {
+const mapElement = document.getElementById("map");
+const map = createMap(mapElement, {
   tileUrl: config.map_tile_url,
   attribution: config.map_tile_attribution,
   center: MIDTOWN,
@@ -178,6 +179,8 @@ function render() {
     const visible = [...state.spots.values()].filter((spot) => Number(spot.rate) <= limit);
     map.show(visible);
     map.pick(state.pickedId);
+    // How many markers are drawn: the canvas has no DOM to count (tests, debugging).
+    mapElement.dataset.markers = String(visible.length);
     renderList(visible);
   });
 }
