@@ -14,25 +14,19 @@ in the test's thread, where Django refuses database calls.
 """
 
 import base64
-import os
 import re
-import sys
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
-from bench.server import answers_healthz
-from payments.tests.fake_stripe import free_port
+from live.tests.servers import asgi_server
 from reservations.tests.factories import ReservationFactory
-from reservations.tests.workers import running_server, unavailable
+from reservations.tests.workers import unavailable
 from spots.tests.factories import ParkingSpotFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -68,32 +62,13 @@ def spots(transactional_db) -> dict:
 
 @pytest.fixture
 def server(spots, tmp_path) -> Iterator[str]:
-    """uvicorn serving the whole application on a free loopback port; its base URL."""
-    if not settings.REDIS_URL:
-        unavailable("needs Redis (REDIS_URL) for the live feed's channel layer")
-    port = free_port()
-    database_url = urlsplit(os.environ["DATABASE_URL"])._replace(
-        path=f"/{connection.settings_dict['NAME']}"
-    )
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url.geturl(),
-        "REDIS_URL": settings.REDIS_URL,
-        "SECRET_KEY": settings.SECRET_KEY,
-        "PAYMENT_GATEWAY": "sandbox",
-        "DATA_DIR": str(tmp_path / "data"),
-        # Tasks (emails) are queued to a folder nobody reads: no worker of anyone else's takes them.
-        "CELERY_BROKER_URL": "filesystem://",
-        "MAP_TILE_URL": TILES + "/{z}/{x}/{y}.png",
-    }
-    command = [sys.executable, "-m", "uvicorn", "securemyspot.asgi:application"]
-    with running_server(
-        [*command, "--host", "127.0.0.1", "--port", str(port)],
-        env=environment,
-        log=tmp_path / "server.log",
-        ready=lambda: answers_healthz(port),
-        what="the web server",
-    ):
+    """The whole application on a loopback port of its own; its base URL."""
+    with asgi_server(
+        tmp_path / "server.log",
+        # Tasks (emails) queue in a folder nobody reads: no one else's worker takes them.
+        CELERY_BROKER_URL="filesystem://",
+        MAP_TILE_URL=TILES + "/{z}/{x}/{y}.png",
+    ) as port:
         yield f"http://127.0.0.1:{port}"
 
 
