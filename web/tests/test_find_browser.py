@@ -24,6 +24,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
+from accounts.tests.factories import UserFactory
 from live.tests.servers import asgi_server
 from reservations.tests.factories import ReservationFactory
 from reservations.tests.workers import unavailable
@@ -258,6 +259,36 @@ def test_a_spot_another_driver_books_leaves_the_map_within_a_second(open_page, s
 
     expect(row(watching, spots["avenue"])).to_have_count(0, timeout=1000)
     expect(watching.locator("#map")).to_have_attribute("data-markers", "3")
+
+
+def test_a_spot_taken_while_its_panel_is_open_is_refused_next_to_the_form(open_page, spots):
+    slow = open_page()
+    open_find(slow)
+    row(slow, spots["block"]).click()
+    slow.get_by_label("Your email").fill("slow@example.com")
+    fast = open_page()
+    open_find(fast)
+    reserve_as_guest(fast, spots["block"], email="fast@example.com")
+
+    slow.get_by_role("button", name="Reserve").click()
+
+    expect(slow.get_by_role("alert")).to_contain_text("already reserved")
+    expect(row(slow, spots["block"])).to_have_count(0)
+
+
+@pytest.fixture
+def account(transactional_db):
+    return UserFactory(email="member@example.com")
+
+
+def test_a_guest_using_an_account_email_is_offered_to_sign_in(account, page, spots):
+    open_find(page)
+    row(page, spots["here"]).click()
+    page.get_by_label("Your email").fill("Member@example.com")
+    page.get_by_role("button", name="Reserve").click()
+
+    expect(page.locator(".field-error")).to_contain_text("belongs to an account")
+    expect(page.get_by_role("dialog").get_by_role("link", name="sign in").last).to_be_visible()
 
 
 def test_without_map_tiles_the_spots_still_show(open_page, spots):
