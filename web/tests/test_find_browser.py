@@ -24,6 +24,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
+from accounts.services import issue_token
 from accounts.tests.factories import UserFactory
 from live.tests.servers import asgi_server
 from reservations.tests.factories import ReservationFactory
@@ -228,6 +229,28 @@ def test_a_guest_reserves_and_pays_with_a_good_card(page, spots):
     pay_with(page, GOOD_CARD)
 
     expect(page.get_by_text("Card saved: your reservation is confirmed.")).to_be_visible()
+    expect(page.locator("#outcome")).to_have_text("Event: payment-confirmed")
+
+
+@pytest.fixture
+def signed_in(account) -> dict[str, str]:
+    """What session.js keeps for a signed-in tab (sessionStorage)."""
+    return {"sms.token": issue_token(user=account), "sms.email": account.email}
+
+
+def test_a_signed_in_driver_reserves_later_and_pays(signed_in, page, spots):
+    page.add_init_script(
+        "".join(f"sessionStorage.setItem({k!r}, {v!r});" for k, v in signed_in.items())
+    )
+    open_find(page)
+    page.get_by_label("Later").check()
+    row(page, spots["block"]).click()
+    expect(page.get_by_role("dialog")).to_contain_text("Booking as member@example.com")
+    page.get_by_role("button", name="Reserve").click()
+    page.wait_for_url(re.compile(r"/reservations/\d+/$"))
+
+    pay_with(page, GOOD_CARD)
+
     expect(page.locator("#outcome")).to_have_text("Event: payment-confirmed")
 
 
