@@ -13,6 +13,10 @@ class EmailKind(models.TextChoices):
     ENDED = "ended", "Reservation Has Ended"
     # The card could not be charged at the end; the email carries a link to pay.
     PAYMENT_FAILED = "payment_failed", "Payment Failed: Action Needed"
+    # The driver cancelled a booking before it started: nothing is charged.
+    CANCELLATION = "cancellation", "Reservation Cancelled"
+    # Sign-up (or a resend) asks the account's owner to confirm the address; no reservation.
+    EMAIL_VERIFICATION = "email_verification", "Confirm Your Email Address"
     # Shortly before the end, with a link to extend; once per end time.
     REMINDER = "reminder", "Your Reservation Ends Soon"
 

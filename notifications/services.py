@@ -30,6 +30,7 @@ from django.utils import timezone
 from notifications.models import EmailKind, OutboundEmail
 from securemyspot import leases
 from securemyspot.formatting import format_card, format_local_time, format_money
+from securemyspot.links import site_url
 from securemyspot.tasks import enqueue_after_commit
 
 logger = logging.getLogger(__name__)
@@ -337,6 +338,7 @@ def _reservation_context(
         "fee_as_booked_waived": fee_as_booked.waived,
         "minimum_charge": format_money(settings.MINIMUM_CHARGE_CENTS, currency),
         "manage_url": reservation.manage_url,
+        "find_url": site_url("/"),
     }
 
 

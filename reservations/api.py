@@ -226,6 +226,47 @@ class GuestDeleteView(GuestView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+CANCEL_DESCRIPTION = (
+    "Cancels a booking made ahead, before its start time, free: nothing is charged and the "
+    'driver gets a "Reservation Cancelled" email. Already started: 409 `{"reservation": ["It '
+    'has already started: end it instead."]}` (end it with the delete route, for the time '
+    "used); ended, cancelled or lapsed: 409 naming `reservation` too."
+)
+NOT_CANCELLABLE = OpenApiResponse(
+    description='Started, ended or cancelled already: `{"reservation": ["<why>"]}`.'
+)
+
+
+class UserCancelView(SignedInView):
+    @extend_schema(
+        tags=["reservations"],
+        summary="Cancel your booking before it starts",
+        description=CANCEL_DESCRIPTION,
+        request=None,
+        responses={200: ReservationSerializer, **AUTH_ERRORS, 409: NOT_CANCELLABLE},
+    )
+    def post(self, request: Request, reservation_id: str) -> Response:
+        reservation = selectors.reservation_of_user(
+            user=request.user, reservation_id=int(reservation_id)
+        )
+        return _rendered(services.cancel_advance_booking(reservation_id=reservation.pk))
+
+
+class GuestCancelView(GuestView):
+    @extend_schema(
+        tags=["reservations"],
+        summary="Cancel a guest's booking before it starts",
+        description=CANCEL_DESCRIPTION,
+        request=None,
+        responses={200: ReservationSerializer, **ERRORS, 409: NOT_CANCELLABLE},
+    )
+    def post(self, request: Request, reservation_id: str, email: str) -> Response:
+        reservation = selectors.reservation_of_guest(
+            email=email, reservation_id=int(reservation_id)
+        )
+        return _rendered(services.cancel_advance_booking(reservation_id=reservation.pk))
+
+
 class QuoteView(GuestView):
     @extend_schema(
         tags=["reservations"],

@@ -26,6 +26,24 @@ class ReservationEnded(DomainError):
         super().__init__("This reservation has already ended and cannot be changed.", field=field)
 
 
+class NotCancellable(DomainError):
+    """Only a live booking that has not started may be cancelled for free: one that started
+    is ended instead (for the time used), one that ended or was cancelled stays so. 409."""
+
+    status_code = 409
+    field = "reservation"
+
+
+class ReservationStarted(NotCancellable):
+    def __init__(self) -> None:
+        super().__init__("It has already started: end it instead.")
+
+
+class ReservationNotLive(NotCancellable):
+    def __init__(self, reservation: Reservation) -> None:
+        super().__init__(f"It is {reservation.get_status_display()}: there is nothing to cancel.")
+
+
 class ReservationNotPending(Conflict):
     def __init__(self, reservation: Reservation) -> None:
         super().__init__(

@@ -23,7 +23,9 @@ from notifications.services import queue_reservation_email
 from reservations import signals
 from reservations.errors import (
     ReservationEnded,
+    ReservationNotLive,
     ReservationNotPending,
+    ReservationStarted,
     SpotNotOffered,
     SpotUnavailable,
     TooManyUnpaidHolds,
@@ -304,6 +306,37 @@ def end_or_cancel(*, reservation_id: int, now: datetime | None = None) -> Reserv
         if not reservation.is_live or reservation.end_time <= now:
             raise ReservationEnded
         return _finish_now(reservation, now=now)
+
+
+@retry_on_transaction_conflict()
+def cancel_advance_booking(*, reservation_id: int, now: datetime | None = None) -> Reservation:
+    """Cancel a live booking that has not started yet, free: nothing is charged (the engine
+    ends and charges confirmed reservations only), the driver gets a "Reservation Cancelled"
+    email, and an unpaid one's card step is closed. One that started is ended instead, for the
+    time used (``change_end_time``, ``end_or_cancel``): ``ReservationStarted``.
+
+    A booking that has not started holds nothing on the live map yet, so no availability
+    event follows, unless the clock's sweep already announced its start (``announced``; the
+    sweep's clock may run ahead of this one): then the spot is freed again."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        reservation = lock_reservation(reservation_id)
+        if not reservation.is_live:
+            raise ReservationNotLive(reservation)
+        if reservation.start_time <= now:
+            raise ReservationStarted
+        if reservation.status == Reservation.Status.PENDING_PAYMENT:
+            # The card step was abandoned: payments closes its SetupIntent at Stripe.
+            signals.unpaid_reservation_cancelled.send(Reservation, reservation_id=reservation.pk)
+        reservation.status = Reservation.Status.CANCELLED
+        reservation.finished_at = now
+        reservation.hold_expires_at = None
+        reservation.save()
+        queue_reservation_email(reservation=reservation, kind=EmailKind.CANCELLATION, now=now)
+        # stream: cancelled
+        if reservation.announced >= Reservation.Announced.START:
+            _announce(reservation, AvailabilityEvent.Kind.FREED, now=now)
+        return reservation
 
 
 def record_card_setup_started(

@@ -1,6 +1,4 @@
-from django.urls import path
-
-from reservations import api, views
+from reservations import api
 from securemyspot.api import EMAIL_SEGMENT as EMAIL
 from securemyspot.api import route
 
@@ -33,6 +31,11 @@ urlpatterns = [
         api.GuestDeleteView.as_view(),
         name="delete-guest",
     ),
+    route(f"cancel-reservation-auth/{ID}", api.UserCancelView.as_view(), name="cancel"),
+    route(
+        f"cancel-reservation-unauth/{ID}/{EMAIL}",
+        api.GuestCancelView.as_view(),
+        name="cancel-guest",
+    ),
     route(f"quote/{SPOT}", api.QuoteView.as_view(), name="quote"),
-    path("manage/<str:token>/", views.manage_reservation, name="manage-reservation"),
 ]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import environ
 
-from securemyspot import config
+from securemyspot import config, content_policy
 from securemyspot.log_format import FORMATTERS, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -73,6 +73,8 @@ MIDDLEWARE = [
     # First, so that every log line of the request, an error's included, names its id.
     "securemyspot.request_context.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Above whitenoise, so that static files carry the policy too (securemyspot/content_policy.py).
+    "securemyspot.content_policy.ContentPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -468,6 +470,13 @@ MAP_TILE_ATTRIBUTION = env(
         '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
     ),
 )
+# Content-Security-Policy on every response (docs/web.md): this service's own scripts and styles
+# only, the tiles' host for images, Stripe's hosts when payments go through Stripe.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": content_policy.directives(
+        map_tile_url=MAP_TILE_URL, stripe=PAYMENT_GATEWAY == "stripe"
+    )
+}
 
 # SQLite ignores the INCLUDE columns of the covering spot index (PostgreSQL uses them); the
 # index itself still serves the search there.
