@@ -36,7 +36,7 @@ class UserAdmin(DjangoUserAdmin):
             "Permissions",
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
         ),
-        ("Important dates", {"fields": ("last_login", "date_joined")}),
+        ("Important dates", {"fields": ("last_login", "date_joined", "email_verified_at")}),
     )
     add_fieldsets = (
         (
@@ -47,10 +47,24 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
-    list_display = ("email", "is_active", "is_staff", "date_joined", "last_login")
+    list_display = (
+        "email",
+        "is_active",
+        "is_staff",
+        "date_joined",
+        "last_login",
+        "email_verified_at",
+    )
     list_filter = ("is_staff", "is_active")
     search_fields = ("email",)
     ordering = ("email",)
+
+    def save_model(self, request: HttpRequest, obj: User, form, change: bool) -> None:
+        # A confirmation is of one address: a new one is unconfirmed until its owner opens a
+        # link sent to it (the old address's links confirm nothing: they name that address).
+        if change and "email" in form.changed_data and "email_verified_at" not in form.changed_data:
+            obj.email_verified_at = None
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(AuthToken)

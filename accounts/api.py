@@ -1,5 +1,6 @@
-"""HTTP adapters for sign-up, sign-in, sign-out and password change."""
+"""HTTP adapters for sign-up, sign-in, sign-out, password change and email verification."""
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import (
@@ -16,16 +17,19 @@ from rest_framework.serializers import Serializer
 from accounts import services
 from accounts.models import User
 from accounts.schema import THROTTLED, UNAUTHENTICATED, VALIDATION_ERRORS
+from accounts.selectors import email_is_verified
 from accounts.serializers import (
     ChangePasswordCredentialsSerializer,
     ChangePasswordSerializer,
+    ErrorDetailSerializer,
+    MeSerializer,
     SessionSerializer,
     SignInCredentialsSerializer,
     SignInSerializer,
     SignUpCredentialsSerializer,
     SignUpSerializer,
 )
-from accounts.throttles import SignInThrottle, SignUpThrottle
+from accounts.throttles import ResendVerificationThrottle, SignInThrottle, SignUpThrottle
 from securemyspot.api import unwrap
 
 
@@ -36,7 +40,9 @@ def _credentials(request: Request, serializer_class: type[Serializer]) -> dict:
 
 
 def _session(user: User, key: str) -> Response:
-    body = SessionSerializer({"email": user.email, "token": key}).data
+    body = SessionSerializer(
+        {"email": user.email, "token": key, "email_verified": email_is_verified(user=user)}
+    ).data
     return Response(body, status=status.HTTP_201_CREATED)
 
 
@@ -117,3 +123,52 @@ def change_password(request: Request) -> Response:
         keep_token=request.auth,
     )
     return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(
+    tags=["accounts"],
+    summary="Who is signed in",
+    description=(
+        "The account's email, whether it is confirmed, and the service's "
+        "`EMAIL_VERIFICATION` setting (with `mandatory`, an unconfirmed account cannot book: "
+        '403 `{"email_unverified": [...]}`).'
+    ),
+    responses={200: MeSerializer, 401: UNAUTHENTICATED},
+)
+@api_view(["GET"])
+@permission_classes([IsAuthenticated])
+def me(request: Request) -> Response:
+    user = request.user
+    body = {
+        "email": user.email,
+        "email_verified": email_is_verified(user=user),
+        "email_verification": settings.EMAIL_VERIFICATION,
+    }
+    return Response(MeSerializer(body).data)
+
+
+@extend_schema(
+    tags=["accounts"],
+    summary="Email a new verification link",
+    description=(
+        "Sends a new link confirming the account's address (older links keep working until "
+        'they expire). Already confirmed, or verification off: 409 `{"email": [...]}`. '
+        "Limited per account (429 with Retry-After)."
+    ),
+    request=None,
+    responses={
+        202: ErrorDetailSerializer,
+        401: UNAUTHENTICATED,
+        409: VALIDATION_ERRORS,
+        429: THROTTLED,
+    },
+)
+@api_view(["POST"])
+@permission_classes([IsAuthenticated])
+@throttle_classes([ResendVerificationThrottle])
+def resend_verification(request: Request) -> Response:
+    services.request_email_verification(user=request.user)
+    return Response(
+        {"detail": f"We sent a new link to {request.user.email}."},
+        status=status.HTTP_202_ACCEPTED,
+    )

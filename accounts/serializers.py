@@ -63,6 +63,23 @@ class SessionSerializer(serializers.Serializer):
     token = serializers.CharField(
         help_text="Send as `Authorization: Token <token>`; expires after a period unused."
     )
+    email_verified = serializers.BooleanField(
+        help_text="Whether the address is confirmed (always true with verification off)."
+    )
+
+
+class MeSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    email_verified = serializers.BooleanField(
+        help_text="Whether the address is confirmed (always true with verification off)."
+    )
+    email_verification = serializers.ChoiceField(
+        choices=["none", "optional", "mandatory"],
+        help_text=(
+            "The service's setting: `none` (no link is sent), `optional` (a link is sent; "
+            "nothing waits on it), `mandatory` (no booking until the address is confirmed)."
+        ),
+    )
 
 
 class ErrorDetailSerializer(serializers.Serializer):

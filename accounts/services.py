@@ -9,10 +9,13 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts import selectors
+from accounts import selectors, signals
 from accounts.models import AuthToken, User, normalize_email
+from securemyspot.errors import DomainError
+from securemyspot.links import LinkInvalid, signed_token, signed_value, site_url
 
 EMAIL_TAKEN = "A user with this email already exists."
 BAD_CREDENTIALS = "Unable to log in with provided credentials."
@@ -32,7 +35,8 @@ def token_digest(key: str) -> str:
 
 
 def sign_up(*, email: str, password: str) -> tuple[User, str]:
-    """Create an account and sign it in; returns the user and the new token's key."""
+    """Create an account and sign it in; returns the user and the new token's key. Unless
+    ``EMAIL_VERIFICATION`` is none, the owner is emailed a link confirming the address."""
     user = User(email=normalize_email(email), last_login=timezone.now())
     errors: dict[str, list[str]] = {}
     if selectors.email_is_registered(email=user.email):
@@ -48,6 +52,8 @@ def sign_up(*, email: str, password: str) -> tuple[User, str]:
         with transaction.atomic():
             user.save()
             key = issue_token(user=user)
+            if settings.EMAIL_VERIFICATION != "none":
+                request_email_verification(user=user)
     except IntegrityError:
         # Another sign-up for the same email committed after the check above.
         raise ValidationError({"email": [EMAIL_TAKEN]}) from None
@@ -103,6 +109,21 @@ def authenticate_token(*, key: str, now: datetime | None = None) -> tuple[User, 
     An expired token is deleted on sight.
     """
     now = now or timezone.now()
+    token = check_token(key=key, now=now)
+    if now - token.last_used_at >= TOKEN_RENEWAL_INTERVAL:
+        with transaction.atomic():
+            # Conditional, so concurrent requests never move last_used_at backwards.
+            AuthToken.objects.filter(pk=token.pk, last_used_at__lt=now).update(last_used_at=now)
+        token.last_used_at = now
+    return token.user, token
+
+
+def check_token(*, key: str, now: datetime | None = None) -> AuthToken:
+    """The token a key signs in (with its user), without renewing it: what a socket that
+    signed in with it asks again before sending more, so that an open socket alone does not
+    keep a token alive. Raises TokenRejected as ``authenticate_token`` does; an expired token
+    is deleted on sight."""
+    now = now or timezone.now()
     token = AuthToken.objects.select_related("user").filter(digest=token_digest(key)).first()
     if token is None:
         raise TokenRejected("Invalid token.")
@@ -112,12 +133,7 @@ def authenticate_token(*, key: str, now: datetime | None = None) -> tuple[User, 
         raise TokenRejected("Token has expired.")
     if not token.user.is_active:
         raise TokenRejected("User inactive or deleted.")
-    if now - token.last_used_at >= TOKEN_RENEWAL_INTERVAL:
-        with transaction.atomic():
-            # Conditional, so concurrent requests never move last_used_at backwards.
-            AuthToken.objects.filter(pk=token.pk, last_used_at__lt=now).update(last_used_at=now)
-        token.last_used_at = now
-    return token.user, token
+    return token
 
 
 def purge_expired_tokens(*, now: datetime | None = None) -> int:
@@ -131,3 +147,76 @@ def purge_expired_tokens(*, now: datetime | None = None) -> int:
 
 def _expiry_cutoff(now: datetime) -> datetime:
     return now - timedelta(seconds=settings.AUTH_TOKEN_IDLE_TIMEOUT_SECONDS)
+
+
+# Email verification (docs/accounts.md, "Email verification"). The link carries the account's
+# id and email, signed: it confirms that address of that account only, and a link to an
+# address the account no longer has confirms nothing.
+VERIFY_EMAIL_PURPOSE = "accounts.verify-email"
+VERIFICATION_LINK_MAX_AGE = timedelta(days=3)
+
+
+class AlreadyVerified(DomainError):
+    status_code = 409
+    field = "email"
+
+    def __init__(self) -> None:
+        super().__init__("Your email address is already confirmed.")
+
+
+def request_email_verification(*, user: User, now: datetime | None = None) -> None:
+    """Email the account's owner a link confirming its address (in the caller's transaction,
+    if any: the email is written with it and sent after the commit). Refused once confirmed,
+    which with ``EMAIL_VERIFICATION=none`` every account counts as."""
+    if selectors.email_is_verified(user=user):
+        raise AlreadyVerified
+    now = now or timezone.now()
+    token = signed_token([user.pk, user.email], purpose=VERIFY_EMAIL_PURPOSE)
+    with transaction.atomic():
+        signals.email_verification_requested.send(
+            User,
+            user_id=user.pk,
+            email=user.email,
+            verify_url=site_url(f"account/verify-email/{token}/"),
+            expires_at=now + VERIFICATION_LINK_MAX_AGE,
+            now=now,
+        )
+
+
+def verify_email(*, token: str, now: datetime | None = None) -> tuple[User, bool]:
+    """Confirm the address a link was sent to; returns the account and whether this call
+    confirmed it (False: it was already). Raises as ``link_confirms_nothing_new``."""
+    with transaction.atomic():
+        user = _account_of_link(token, User.objects.select_for_update())
+        if user.email_verified_at is not None:
+            return user, False
+        _check_link_age(token)
+        user.email_verified_at = now or timezone.now()
+        user.save(update_fields=["email_verified_at"])
+    return user, True
+
+
+def link_confirms_nothing_new(*, token: str) -> bool:
+    """Whether the link's address is confirmed already (True), or the link would confirm it
+    (False); changes nothing. Raises ``LinkInvalid`` for a forged or altered link or one to
+    an address the account no longer has, ``LinkExpired`` for an old one, unless the address
+    was confirmed already: a reused link then says so, however old."""
+    user = _account_of_link(token, User.objects.all())
+    if user.email_verified_at is not None:
+        return True
+    _check_link_age(token)
+    return False
+
+
+def _account_of_link(token: str, accounts: QuerySet) -> User:
+    value = signed_value(token, purpose=VERIFY_EMAIL_PURPOSE, max_age=None)
+    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], int)):
+        raise LinkInvalid
+    user = accounts.filter(pk=value[0], email=value[1]).first()
+    if user is None:
+        raise LinkInvalid
+    return user
+
+
+def _check_link_age(token: str) -> None:
+    signed_value(token, purpose=VERIFY_EMAIL_PURPOSE, max_age=VERIFICATION_LINK_MAX_AGE)

@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from accounts.models import normalize_email
@@ -24,6 +24,13 @@ class SignInThrottle(AddressRateThrottle):
 
 class SignUpThrottle(AddressRateThrottle):
     scope = "sign-up"
+
+
+class ResendVerificationThrottle(UserRateThrottle):
+    """Verification emails per account: each is an email to a real inbox, which a signed-in
+    client must not be able to flood."""
+
+    scope = "resend-verification"
 
 
 class AdminLoginThrottle(SimpleRateThrottle):

@@ -148,6 +148,42 @@ def queue_reservation_email(
     return email
 
 
+def queue_email_verification(
+    *, user_id: int, email: str, verify_url: str, expires_at: datetime, now: datetime
+) -> OutboundEmail | None:
+    """Queue the email asking an account's owner to confirm its address, in the caller's
+    transaction, as ``queue_reservation_email`` does (about no reservation). Each request is
+    its own email: a resend is a new one."""
+    kind = EmailKind.EMAIL_VERIFICATION
+    context = {
+        "subject": kind.label,
+        "verify_url": verify_url,
+        "expires": format_local_time(expires_at),
+    }
+    try:
+        with transaction.atomic():
+            row = OutboundEmail(
+                kind=kind,
+                recipient=email,
+                subject=kind.label,
+                body_text=render_to_string(f"notifications/{kind.value}.txt", context),
+                body_html=render_to_string(f"notifications/{kind.value}.html", context),
+                # One per request: a link signed in the same second as another is the same
+                # link, but the owner asked twice and is told an email is on its way.
+                dedup_key=f"{kind.value}:{user_id}:{now.astimezone(UTC).isoformat()}",
+                created_at=now,
+                next_attempt_at=now + SWEEP_GRACE,
+            )
+            row.save(force_insert=True)
+    except IntegrityError:
+        return None  # this request's email, queued already
+    except Exception:
+        logger.exception("Could not queue the %s email of account %s", kind, user_id)
+        return None
+    enqueue_after_commit("notifications.tasks.deliver_email", row.pk)
+    return row
+
+
 @dataclass(frozen=True)
 class ReservationEmail:
     """One email about a reservation, for ``queue_reservation_emails``."""

@@ -26,6 +26,20 @@ class ReservationEnded(DomainError):
         super().__init__("This reservation has already ended and cannot be changed.", field=field)
 
 
+class EmailUnverified(DomainError):
+    """With ``EMAIL_VERIFICATION=mandatory`` an account books only once its address is
+    confirmed (docs/accounts.md). 403: signed in, but not allowed yet."""
+
+    status_code = 403
+    field = "email_unverified"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Confirm your email address before booking: open the link we emailed you, or ask "
+            "for a new one from your account page."
+        )
+
+
 class NotCancellable(DomainError):
     """Only a live booking that has not started may be cancelled for free: one that started
     is ended instead (for the time used), one that ended or was cancelled stays so. 409."""

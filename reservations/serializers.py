@@ -23,12 +23,12 @@ def reservation_json(reservation: Reservation) -> dict:
         "email": reservation.email,
         "parking_spot": reservation.spot_id,
         "rate": _money(reservation.rate),
-        "start_time": _utc_iso(reservation.start_time),
-        "end_time": _utc_iso(reservation.end_time),
+        "start_time": utc_iso(reservation.start_time),
+        "end_time": utc_iso(reservation.end_time),
         "paid": reservation.paid,
         "stripe_setup_intent_id": reservation.stripe_setup_intent_id,
         "status": str(reservation.status),
-        "hold_expires_at": _utc_iso(reservation.hold_expires_at),
+        "hold_expires_at": utc_iso(reservation.hold_expires_at),
         "currency": reservation.currency,
         "amount_cents": reservation.amount_cents,
         "fee_waived": reservation.fee_waived,
@@ -45,7 +45,7 @@ def _money(amount: Decimal | str) -> str:
     return f"{Decimal(amount):.2f}"
 
 
-def _utc_iso(instant: datetime | None) -> str | None:
+def utc_iso(instant: datetime | None) -> str | None:
     if instant is None:
         return None
     return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -1,4 +1,5 @@
 import pytest
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import issue_token
@@ -126,3 +127,48 @@ def test_admin_sign_in_form_is_not_throttled(client, monkeypatch):
     monkeypatch.setattr(AdminLoginThrottle, "rate", "1/min", raising=False)
 
     assert {client.get("/admin/login/").status_code for _ in range(3)} == {200}
+
+
+def change_email(admin_client, user: User, email: str, **fields):
+    joined = user.date_joined
+    return admin_client.post(
+        f"/admin/accounts/user/{user.pk}/change/",
+        {
+            "email": email,
+            "is_active": "on",
+            "date_joined_0": joined.strftime("%Y-%m-%d"),
+            "date_joined_1": joined.strftime("%H:%M:%S"),
+            **fields,
+        },
+    )
+
+
+def test_admin_changing_an_email_leaves_the_new_address_unconfirmed(admin_client):
+    user = UserFactory(email="old@example.com", email_verified_at=timezone.now())
+
+    response = change_email(
+        admin_client,
+        user,
+        "new@example.com",
+        email_verified_at_0=user.email_verified_at.strftime("%Y-%m-%d"),
+        email_verified_at_1=user.email_verified_at.strftime("%H:%M:%S"),
+    )
+
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert (user.email, user.email_verified_at) == ("new@example.com", None)
+
+
+def test_admin_may_confirm_an_address_by_hand(admin_client):
+    user = UserFactory(email="old@example.com")
+
+    change_email(
+        admin_client,
+        user,
+        "old@example.com",
+        email_verified_at_0="2026-01-02",
+        email_verified_at_1="03:04:05",
+    )
+
+    user.refresh_from_db()
+    assert user.email_verified_at is not None

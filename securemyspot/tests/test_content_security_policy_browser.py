@@ -7,10 +7,12 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from accounts.services import VERIFY_EMAIL_PURPOSE, issue_token
 from accounts.tests.factories import UserFactory
 from payments.links import pay_token
 from payments.services import charging
 from payments.tests.charging import DECLINED_WHEN_CHARGED, ended_with_card_in_sandbox
+from securemyspot.links import signed_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -110,4 +112,34 @@ def test_the_find_page_loads_its_modules_with_no_violation(page, live_server):
 
     expect(page.get_by_role("heading", name="Find a spot")).to_be_visible()
     expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+    assert page.violations.all() == []
+
+
+def test_an_emailed_link_confirms_the_address_with_no_violation(page, live_server):
+    user = UserFactory(email="new@example.com")
+    token = signed_token([user.pk, user.email], purpose=VERIFY_EMAIL_PURPOSE)
+
+    page.goto(f"{live_server.url}/account/verify-email/{token}/")
+    page.get_by_role("button", name="Confirm my email").click()
+
+    expect(page.get_by_text("your email address is confirmed")).to_be_visible()
+    user.refresh_from_db()
+    assert user.email_verified_at is not None
+    assert page.violations.all() == []
+
+
+def test_a_signed_in_tab_asks_for_a_new_link_from_a_broken_one(page, live_server):
+    user = UserFactory(email="new@example.com")
+    key = issue_token(user=user)
+
+    page.goto(f"{live_server.url}/account/verify-email/not-a-link/")
+    page.evaluate(
+        "([key, email]) => { sessionStorage.setItem('sms.token', key);"
+        " sessionStorage.setItem('sms.email', email); }",
+        [key, user.email],
+    )
+    page.reload()
+    page.get_by_role("button", name="Send me a new link").click()
+
+    expect(page.get_by_role("status")).to_have_text("We sent a new link to new@example.com.")
     assert page.violations.all() == []

@@ -34,7 +34,7 @@ PUBLIC_API_ROUTES = {
     "swagger-ui",
 }
 # Pages (plain Django views) reached from links in emails: the signed token is the credential.
-PUBLIC_PAGES = {"pay-reservation", "manage-reservation"}
+PUBLIC_PAGES = {"pay-reservation", "manage-reservation", "verify-email"}
 # The web app's pages are shells anyone may load: what they show comes from the API, with
 # the API's credentials (web/).
 PUBLIC_PAGES |= {

@@ -247,18 +247,28 @@ class Stack(Engine):
         return self.call("POST", "/sign-up/", {"credentials": credentials})["token"]
 
     def book(
-        self, email: str, *, minutes: int = 60, token: str = "", card: str = GOOD_CARD
+        self,
+        email: str,
+        *,
+        minutes: int = 60,
+        token: str = "",
+        card: str = GOOD_CARD,
+        starts_in: timedelta | None = None,
     ) -> dict:
         """A reservation of the nearest free spot, as a guest (``email``) or signed in
-        (``token``), paid with the sandbox's ``card`` (``""``: left unpaid, pending payment).
-        The reservation as the API shows it now."""
+        (``token``), starting now or ``starts_in`` from now (a booking ahead), paid with the
+        sandbox's ``card`` (``""``: left unpaid, pending payment). The reservation as the API
+        shows it now."""
         spot = self.free_spot_id()
+        body = {"reservation": {"reservation_length": minutes}}
+        if starts_in is not None:
+            start = datetime.now(UTC) + starts_in
+            body["reservation"]["start_time"] = start.isoformat().replace("+00:00", "Z")
         if token:
-            body = {"reservation": {"reservation_length": minutes}}
             reservation = self.call("POST", f"/reservation-auth/{spot}/", body, token=token)
             suffix = f"auth/{reservation['id']}/"
         else:
-            body = {"reservation": {"email": email, "reservation_length": minutes}}
+            body["reservation"]["email"] = email
             reservation = self.call("POST", f"/reservation-unauth/{spot}/", body)
             suffix = f"unauth/{reservation['id']}/{email}/"
         if not card:
@@ -358,6 +368,9 @@ class Stack(Engine):
             "SITE_URL": self.base_url or super()._environment()["SITE_URL"],
             "MAP_TILE_URL": TILE_URL,
             "HOLD_SWEEP_INTERVAL_SECONDS": "1",
+            # The session's drivers all sign up and in from one address, within minutes.
+            "THROTTLE_SIGN_UP": "off",
+            "THROTTLE_SIGN_IN": "off",
             "LOG_FORMAT": "console",
             **self.overrides,
         }

@@ -14,25 +14,21 @@ in the test's thread, where Django refuses database calls.
 """
 
 import base64
-import os
 import re
-import sys
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
-from bench.server import answers_healthz
-from payments.tests.fake_stripe import free_port
+from accounts.services import issue_token
+from accounts.tests.factories import UserFactory
+from live.tests.servers import asgi_server
 from reservations.tests.factories import ReservationFactory
-from reservations.tests.workers import running_server, unavailable
+from reservations.tests.workers import unavailable
 from spots.tests.factories import ParkingSpotFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -68,32 +64,13 @@ def spots(transactional_db) -> dict:
 
 @pytest.fixture
 def server(spots, tmp_path) -> Iterator[str]:
-    """uvicorn serving the whole application on a free loopback port; its base URL."""
-    if not settings.REDIS_URL:
-        unavailable("needs Redis (REDIS_URL) for the live feed's channel layer")
-    port = free_port()
-    database_url = urlsplit(os.environ["DATABASE_URL"])._replace(
-        path=f"/{connection.settings_dict['NAME']}"
-    )
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url.geturl(),
-        "REDIS_URL": settings.REDIS_URL,
-        "SECRET_KEY": settings.SECRET_KEY,
-        "PAYMENT_GATEWAY": "sandbox",
-        "DATA_DIR": str(tmp_path / "data"),
-        # Tasks (emails) are queued to a folder nobody reads: no worker of anyone else's takes them.
-        "CELERY_BROKER_URL": "filesystem://",
-        "MAP_TILE_URL": TILES + "/{z}/{x}/{y}.png",
-    }
-    command = [sys.executable, "-m", "uvicorn", "securemyspot.asgi:application"]
-    with running_server(
-        [*command, "--host", "127.0.0.1", "--port", str(port)],
-        env=environment,
-        log=tmp_path / "server.log",
-        ready=lambda: answers_healthz(port),
-        what="the web server",
-    ):
+    """The whole application on a loopback port of its own; its base URL."""
+    with asgi_server(
+        tmp_path / "server.log",
+        # Tasks (emails) queue in a folder nobody reads: no one else's worker takes them.
+        CELERY_BROKER_URL="filesystem://",
+        MAP_TILE_URL=TILES + "/{z}/{x}/{y}.png",
+    ) as port:
         yield f"http://127.0.0.1:{port}"
 
 
@@ -255,6 +232,28 @@ def test_a_guest_reserves_and_pays_with_a_good_card(page, spots):
     expect(page.locator("#outcome")).to_have_text("Event: payment-confirmed")
 
 
+@pytest.fixture
+def signed_in(account) -> dict[str, str]:
+    """What session.js keeps for a signed-in tab (sessionStorage)."""
+    return {"sms.token": issue_token(user=account), "sms.email": account.email}
+
+
+def test_a_signed_in_driver_reserves_later_and_pays(signed_in, page, spots):
+    page.add_init_script(
+        "".join(f"sessionStorage.setItem({k!r}, {v!r});" for k, v in signed_in.items())
+    )
+    open_find(page)
+    page.get_by_label("Later").check()
+    row(page, spots["block"]).click()
+    expect(page.get_by_role("dialog")).to_contain_text("Booking as member@example.com")
+    page.get_by_role("button", name="Reserve").click()
+    page.wait_for_url(re.compile(r"/reservations/\d+/$"))
+
+    pay_with(page, GOOD_CARD)
+
+    expect(page.locator("#outcome")).to_have_text("Event: payment-confirmed")
+
+
 def test_a_declined_card_and_a_card_needing_authentication_each_say_what_to_do(page, spots):
     open_find(page)
     reserve_as_guest(page, spots["here"])
@@ -283,6 +282,36 @@ def test_a_spot_another_driver_books_leaves_the_map_within_a_second(open_page, s
 
     expect(row(watching, spots["avenue"])).to_have_count(0, timeout=1000)
     expect(watching.locator("#map")).to_have_attribute("data-markers", "3")
+
+
+def test_a_spot_taken_while_its_panel_is_open_is_refused_next_to_the_form(open_page, spots):
+    slow = open_page()
+    open_find(slow)
+    row(slow, spots["block"]).click()
+    slow.get_by_label("Your email").fill("slow@example.com")
+    fast = open_page()
+    open_find(fast)
+    reserve_as_guest(fast, spots["block"], email="fast@example.com")
+
+    slow.get_by_role("button", name="Reserve").click()
+
+    expect(slow.get_by_role("alert")).to_contain_text("already reserved")
+    expect(row(slow, spots["block"])).to_have_count(0)
+
+
+@pytest.fixture
+def account(transactional_db):
+    return UserFactory(email="member@example.com")
+
+
+def test_a_guest_using_an_account_email_is_offered_to_sign_in(account, page, spots):
+    open_find(page)
+    row(page, spots["here"]).click()
+    page.get_by_label("Your email").fill("Member@example.com")
+    page.get_by_role("button", name="Reserve").click()
+
+    expect(page.locator(".field-error")).to_contain_text("belongs to an account")
+    expect(page.get_by_role("dialog").get_by_role("link", name="sign in").last).to_be_visible()
 
 
 def test_without_map_tiles_the_spots_still_show(open_page, spots):

@@ -77,9 +77,12 @@ export function watchReservations({ credentials, onReservations, onEvent, poll }
         return;
       }
       if (frame.type === "authenticated") {
+        const reconnected = failures > 0;
         failures = 0;
         stopPolling();
         onReservations(frame.reservations || []);
+        // The snapshot holds live reservations only: after a gap, read the rest once.
+        if (reconnected) poll().then((list) => list && !stopped && onReservations(list));
       } else if (frame.type === "reservation" && frame.reservation) {
         onEvent(frame.event, frame.reservation);
       } else if (frame.type === "error") {

@@ -125,10 +125,17 @@ function renderFacts(reservation) {
 
 function outcomeNotice(tone, ...nodes) {
   const notice = document.createElement("div");
-  notice.className = `notice ${tone}`;
-  notice.setAttribute("role", "status");
+  notice.className = `notice ${tone}`; // spoken through the page's announcer, once
   notice.append(...nodes);
   return notice;
+}
+
+// The stream says whether the charge went through yet (charge_status); the API's JSON does not,
+// and a reservation ended and not failed is charged or about to be.
+function chargeText(reservation, amount) {
+  const to = card(reservation) ? ` to your ${card(reservation)}` : "";
+  const charging = ["pending", "retrying"].includes(reservation.charge_status);
+  return charging ? `Charging ${amount}${to}…` : `Charged ${amount}${to}.`;
 }
 
 function renderOutcome(reservation) {
@@ -141,15 +148,14 @@ function renderOutcome(reservation) {
           "ok",
           `Nothing to pay: ${amount} is under the 50-cent minimum charge, so it is waived.`,
         )
-      : outcomeNotice(
-          "ok",
-          `Your reservation has ended. Charged ${amount}${card(reservation) ? ` to your ${card(reservation)}` : ""}.`,
-        );
+      : outcomeNotice("ok", `Your reservation has ended. ${chargeText(reservation, amount)}`);
   } else if (reservation.status === "payment_failed") {
     const text = `Your reservation has ended, but the payment of ${amount} failed. `;
-    if (reservation.payment_recovery_url) {
+    // The API's JSON names the payment page payment_recovery_url, the stream's also pay_url.
+    const recovery = reservation.payment_recovery_url || reservation.pay_url;
+    if (recovery) {
       const link = document.createElement("a");
-      link.href = reservation.payment_recovery_url;
+      link.href = recovery;
       link.className = "button";
       link.textContent = "Pay now";
       const actions = document.createElement("div");
