@@ -2,6 +2,7 @@
 axe-core finds no serious or critical violation (docs/web.md, "Tests and benchmarks")."""
 
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -126,6 +127,30 @@ def guest_reservation_without_link(page: Page, walk: Walk) -> None:
     expect(page.locator("[data-pay]")).to_be_visible()
 
 
+def verification_link(walk: Walk) -> str:
+    """The link in a new account's Confirm Your Email Address email."""
+    email = f"axe-verify-{uuid.uuid4().hex[:8]}@example.com"
+    walk.stack.sign_up(email)
+    message = walk.stack.last_email_to(email, subject="Confirm Your Email Address")
+    return walk.stack.link_in(message, "/account/verify-email/")
+
+
+def verify_email(page: Page, walk: Walk) -> None:
+    page.goto(verification_link(walk))
+    expect(page.get_by_role("button", name="Confirm my email")).to_be_visible()
+
+
+def verify_email_confirmed(page: Page, walk: Walk) -> None:
+    verify_email(page, walk)
+    page.get_by_role("button", name="Confirm my email").click()
+    expect(page.get_by_role("status")).to_contain_text("confirmed")
+
+
+def verify_email_invalid(page: Page, walk: Walk) -> None:
+    page.goto("/account/verify-email/not-a-link-we-sent/")
+    expect(page.get_by_text("This link is not one we sent")).to_be_visible()
+
+
 def payment_recovery(page: Page, walk: Walk) -> None:
     page.goto(walk.payment_failed["payment_recovery_url"])
     expect(page.get_by_role("heading").first).to_be_visible()
@@ -148,6 +173,9 @@ PAGES: dict[str, Callable[[Page, Walk], None]] = {
     "reservation, guest's manage link": guest_reservation,
     "reservation, guest paying": guest_reservation_without_link,
     "pay (payment recovery)": payment_recovery,
+    "verify email": verify_email,
+    "verify email, confirmed": verify_email_confirmed,
+    "verify email, a link we did not send": verify_email_invalid,
 }
 
 
