@@ -21,7 +21,7 @@ RUN_ENV = SECRET_KEY="$${SECRET_KEY:-$$(cat $(LOCAL_SECRET_KEY))}" \
 IMAGE ?= securemyspot:latest
 BASE_IMAGE ?= python:3.11-slim-bookworm
 
-.PHONY: install run test lint format bench image clean
+.PHONY: install run test lint format bench screenshots image clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,10 @@ format: install
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# The web app's main pages at phone and desktop sizes, into docs/screenshots/ (README.md).
+screenshots: install
+	$(BIN)/python -m web.tests.screenshots
 
 image:
 	IMAGE=$(IMAGE) BASE_IMAGE=$(BASE_IMAGE) docker/build-image

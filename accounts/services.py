@@ -109,6 +109,21 @@ def authenticate_token(*, key: str, now: datetime | None = None) -> tuple[User, 
     An expired token is deleted on sight.
     """
     now = now or timezone.now()
+    token = check_token(key=key, now=now)
+    if now - token.last_used_at >= TOKEN_RENEWAL_INTERVAL:
+        with transaction.atomic():
+            # Conditional, so concurrent requests never move last_used_at backwards.
+            AuthToken.objects.filter(pk=token.pk, last_used_at__lt=now).update(last_used_at=now)
+        token.last_used_at = now
+    return token.user, token
+
+
+def check_token(*, key: str, now: datetime | None = None) -> AuthToken:
+    """The token a key signs in (with its user), without renewing it: what a socket that
+    signed in with it asks again before sending more, so that an open socket alone does not
+    keep a token alive. Raises TokenRejected as ``authenticate_token`` does; an expired token
+    is deleted on sight."""
+    now = now or timezone.now()
     token = AuthToken.objects.select_related("user").filter(digest=token_digest(key)).first()
     if token is None:
         raise TokenRejected("Invalid token.")
@@ -118,12 +133,7 @@ def authenticate_token(*, key: str, now: datetime | None = None) -> tuple[User, 
         raise TokenRejected("Token has expired.")
     if not token.user.is_active:
         raise TokenRejected("User inactive or deleted.")
-    if now - token.last_used_at >= TOKEN_RENEWAL_INTERVAL:
-        with transaction.atomic():
-            # Conditional, so concurrent requests never move last_used_at backwards.
-            AuthToken.objects.filter(pk=token.pk, last_used_at__lt=now).update(last_used_at=now)
-        token.last_used_at = now
-    return token.user, token
+    return token
 
 
 def purge_expired_tokens(*, now: datetime | None = None) -> int:

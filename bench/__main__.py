@@ -15,6 +15,7 @@ BENCHMARKS = {
     "booking": "bench.booking",
     "booking-cpu": "bench.booking_cpu",
     "engine": "bench.engine",
+    "page": "bench.page",
 }
 
 

@@ -2,12 +2,13 @@
 
 import http.client
 import sys
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from bench.processes import HOST, BackgroundProcess, children_of, free_port
+from bench.processes import HOST, BackgroundProcess, accepts_connections, children_of, free_port
 from bench.project import django_env
 from bench.stats import say
 
@@ -27,7 +28,7 @@ class GunicornServer:
     """``gunicorn securemyspot.wsgi`` with 2 workers on a free loopback port, against one
     database; stopped on leaving the ``with`` block, however it is left."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, **extra_env: str) -> None:
         self.port = free_port()
         self._process = BackgroundProcess(
             f"gunicorn-{self.port}",
@@ -41,7 +42,7 @@ class GunicornServer:
                 "--bind",
                 f"{HOST}:{self.port}",
             ],
-            env=django_env(database_url, CONN_MAX_AGE=CONN_MAX_AGE_S),
+            env=django_env(database_url, CONN_MAX_AGE=CONN_MAX_AGE_S, **extra_env),
             ready=lambda: answers_healthz(self.port),
         )
 
@@ -64,6 +65,54 @@ class GunicornServer:
 
     def worker_pids(self) -> list[int]:
         return children_of(self._process.pid)
+
+
+class WebStack:
+    """What `make run` serves on one port (Procfile.dev): gunicorn (``GunicornServer``) and
+    the socket server (uvicorn) behind ``securemyspot/path_router.py``, against one database,
+    with ``extra_env`` set for all three; stopped on leaving the ``with`` block."""
+
+    def __init__(self, database_url: str, **extra_env: str) -> None:
+        self.gunicorn = GunicornServer(database_url, **extra_env)
+        self.port = free_port()
+        socket_port = free_port()
+        env = django_env(database_url, CONN_MAX_AGE=CONN_MAX_AGE_S, **extra_env)
+        self._socket = BackgroundProcess(
+            f"uvicorn-{socket_port}",
+            [
+                *(sys.executable, "-m", "uvicorn", "securemyspot.asgi:application"),
+                *("--host", HOST, "--port", str(socket_port), "--ws-max-size", "65536"),
+            ],
+            env=env,
+            ready=lambda: accepts_connections(socket_port),
+        )
+        self._router = BackgroundProcess(
+            f"path-router-{self.port}",
+            [
+                *(sys.executable, "-m", "securemyspot.path_router"),
+                *("--listen", f"{HOST}:{self.port}"),
+                *("--http", f"{HOST}:{self.gunicorn.port}"),
+                *("--websocket", f"{HOST}:{socket_port}"),
+            ],
+            env=env,
+            ready=lambda: answers_healthz(self.port),
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def __enter__(self) -> Self:
+        with ExitStack() as started:
+            started.enter_context(self.gunicorn)
+            say("starting the socket server (uvicorn) and the path router in front of both")
+            started.enter_context(self._socket)
+            started.enter_context(self._router)
+            self._started = started.pop_all()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._started.close()
 
 
 def answers_healthz(port: int) -> bool:

@@ -1,4 +1,5 @@
-"""/ws/availability/: a thin adapter between a client's frames and the relay's events."""
+"""/ws/availability/ and /ws/reservations/: thin adapters between a client's frames and the
+relay's events."""
 
 import asyncio
 import json
@@ -8,50 +9,47 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from live.protocol import POLICY_VIOLATION, Ping, ProtocolError, Subscribe, parse
+from live.owners import stream_owner, token_still_valid
+from live.protocol import (
+    POLICY_VIOLATION,
+    Authenticate,
+    Ping,
+    ProtocolError,
+    Subscribe,
+    parse,
+    parse_reservations_frame,
+)
 from live.relay import running_relay, tiles_of
-from live.selectors import Box, placed_events_after
+from live.selectors import (
+    Box,
+    owners_events_json_after,
+    owners_snapshot,
+    placed_events_after,
+)
+from reservations.selectors import StreamOwner
 from spots.selectors import available_spots_in_box, current_seq
 
 
-class AvailabilityConsumer(AsyncJsonWebsocketConsumer):
-    """State: ``box`` watched; ``sent`` the seq of the client's last snapshot or changes;
-    ``seq`` the seq through which ``pending`` (by seq) holds every event in the box."""
+class FrameConsumer(AsyncJsonWebsocketConsumer):
+    """What both sockets do with a client's frames: count them (too many a second closes the
+    socket) and answer a ``ProtocolError`` with its error message."""
 
     async def connect(self) -> None:
         self.relay = running_relay()
-        self.box: Box | None = None
-        self.groups_joined: list[str] = []
-        self.sent = self.seq = 0
-        self.pending: dict[int, dict] = {}
         self.window_start, self.window_count = time.monotonic(), 0
-        self.flusher: asyncio.Task | None = None
-        self.last_sent_at = time.monotonic()
         await self.accept()
-        await self.channel_layer.group_add(self.relay.tick_group, self.channel_name)
-
-    async def disconnect(self, code: int) -> None:
-        if getattr(self, "flusher", None) is not None:
-            self.flusher.cancel()
-        for group in [self.relay.tick_group, *self.groups_joined]:
-            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
             self.count_message()
-            message = parse(
-                text_data,
-                max_bytes=settings.LIVE_MAX_FRAME_BYTES,
-                max_box_degrees=settings.LIVE_MAX_BOX_DEGREES,
-            )
-            if isinstance(message, Ping):
-                await self.send_json({"type": "pong"})
-            elif isinstance(message, Subscribe):
-                await self.subscribe(message)
+            await self.handle(text_data)
         except ProtocolError as error:
             await self.send_json(error.as_message())
             if error.close_code is not None:
                 await self.close(code=error.close_code)
+
+    async def handle(self, text: str | None) -> None:
+        raise NotImplementedError
 
     def count_message(self) -> None:
         now = time.monotonic()
@@ -64,6 +62,38 @@ class AvailabilityConsumer(AsyncJsonWebsocketConsumer):
                 f"At most {settings.LIVE_MAX_MESSAGES_PER_SECOND} messages a second.",
                 close_code=POLICY_VIOLATION,
             )
+
+
+class AvailabilityConsumer(FrameConsumer):
+    """State: ``box`` watched; ``sent`` the seq of the client's last snapshot or changes;
+    ``seq`` the seq through which ``pending`` (by seq) holds every event in the box."""
+
+    async def connect(self) -> None:
+        self.box: Box | None = None
+        self.groups_joined: list[str] = []
+        self.sent = self.seq = 0
+        self.pending: dict[int, dict] = {}
+        self.flusher: asyncio.Task | None = None
+        self.last_sent_at = time.monotonic()
+        await super().connect()
+        await self.channel_layer.group_add(self.relay.tick_group, self.channel_name)
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "flusher", None) is not None:
+            self.flusher.cancel()
+        for group in [self.relay.tick_group, *self.groups_joined]:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def handle(self, text: str | None) -> None:
+        message = parse(
+            text,
+            max_bytes=settings.LIVE_MAX_FRAME_BYTES,
+            max_box_degrees=settings.LIVE_MAX_BOX_DEGREES,
+        )
+        if isinstance(message, Ping):
+            await self.send_json({"type": "pong"})
+        elif isinstance(message, Subscribe):
+            await self.subscribe(message)
 
     async def subscribe(self, message: Subscribe) -> None:
         if (
@@ -178,3 +208,92 @@ class AvailabilityConsumer(AsyncJsonWebsocketConsumer):
         message = {"type": "changes", "from_seq": self.sent, "seq": self.seq, **changes}
         self.sent, self.last_sent_at = self.seq, time.monotonic()
         await self.send_json(message)
+
+
+class ReservationsConsumer(FrameConsumer):
+    """/ws/reservations/: the events of the reservations of whoever authenticated, and no one
+    else's. State: ``owner`` (None until an authenticate succeeds), the ``token`` it signed in
+    with (a user's), the owner's ``group``, and ``seq``, the last event number sent or
+    covered by the starting state."""
+
+    async def connect(self) -> None:
+        self.owner: StreamOwner | None = None
+        self.token: str | None = None
+        self.group: str | None = None
+        self.seq = 0
+        await super().connect()
+
+    async def disconnect(self, code: int) -> None:
+        await self.sign_out()
+
+    async def handle(self, text: str | None) -> None:
+        message = parse_reservations_frame(text, max_bytes=settings.LIVE_MAX_FRAME_BYTES)
+        if isinstance(message, Ping):
+            await self.send_json({"type": "pong"})
+        else:
+            await self.authenticate(message)
+
+    async def sign_out(self) -> None:
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        self.owner = self.token = self.group = None
+
+    async def authenticate(self, message: Authenticate) -> None:
+        """Replaces any earlier sign-in, even when refused. The group is joined before the
+        starting state is read, so every event after that state's number reaches the socket;
+        the relay's own starting number is read before both."""
+        await self.sign_out()
+        owner = await database_sync_to_async(stream_owner)(message)
+        await self.relay.started.wait()
+        group = self.relay.owner_group(owner)
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.group = group
+        seq, reservations = await database_sync_to_async(owners_snapshot)(owner)
+        if message.since is not None and message.since > seq:
+            raise ProtocolError("bad_since", '"since" is ahead of the last event.')
+        self.owner, self.token, self.seq = owner, message.token, seq
+        await self.send_json({"type": "authenticated", "seq": seq, "reservations": reservations})
+        if message.since is not None:
+            replayed = await database_sync_to_async(owners_events_json_after)(
+                owner, seq=message.since, through=seq, limit=settings.LIVE_REPLAY_LIMIT
+            )
+            for event in replayed:
+                await self.send_json(reservation_message(event))
+
+    async def reservation_events(self, message: dict) -> None:
+        """An owner's batch from the relay: sent if the token still holds (an expired or
+        revoked one signs the socket out instead)."""
+        owner = self.owner
+        if owner is None:
+            return
+        events = [
+            event
+            for event in message["events"]
+            if event["seq"] > self.seq
+            and owner.owns(user_id=event["user_id"], reservation_id=event["reservation_id"])
+        ]
+        if not events:
+            return
+        if self.token is not None and not await database_sync_to_async(token_still_valid)(
+            self.token
+        ):
+            await self.sign_out()
+            await self.send_json(
+                ProtocolError(
+                    "not_authenticated", "The token has expired or was signed out."
+                ).as_message()
+            )
+            return
+        for event in events:
+            self.seq = event["seq"]
+            await self.send_json(reservation_message(event))
+
+
+def reservation_message(event: dict) -> dict:
+    return {
+        "type": "reservation",
+        "event": event["kind"],
+        "seq": event["seq"],
+        "at": event["at"],
+        "reservation": event["reservation"],
+    }

@@ -1,18 +1,21 @@
 """The relay: one task per socket-server process reads the events committed after the last
-one it saw and hands them to this process's sockets through the channel layer, one group per
-tile of the map. It decides nothing: which events exist is the spots app's business, which a
-socket sends is the socket's."""
+one it saw, in both outboxes, and hands them to this process's sockets through the channel
+layer: availability events to one group per tile of the map, reservation events to one group
+per owner (a user, or a guest's reservation). It decides nothing: which events exist is the
+spots' and reservations' business, which a socket sends is the socket's."""
 
 import asyncio
 import logging
 import math
 import uuid
+from collections.abc import Awaitable, Callable
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from live.selectors import Box, placed_events_after
+from live.selectors import Box, placed_events_after, reservation_events_json_after
+from reservations.selectors import StreamOwner, current_reservation_event_seq
 from spots.selectors import current_seq
 
 logger = logging.getLogger(__name__)
@@ -41,6 +44,7 @@ class Relay:
         self.prefix = f"live.{uuid.uuid4().hex[:16]}"
         self.layer = get_channel_layer()
         self.task: asyncio.Task | None = None
+        self.started = asyncio.Event()
 
     def tile_group(self, tile: tuple[int, int]) -> str:
         return f"{self.prefix}.tile.{tile[0]}.{tile[1]}"
@@ -49,23 +53,39 @@ class Relay:
     def tick_group(self) -> str:
         return f"{self.prefix}.tick"
 
+    def user_group(self, user_id: int) -> str:
+        return f"{self.prefix}.user.{user_id}"
+
+    def guest_group(self, reservation_id: int) -> str:
+        return f"{self.prefix}.guest.{reservation_id}"
+
+    def owner_group(self, owner: StreamOwner) -> str:
+        if owner.user_id is not None:
+            return self.user_group(owner.user_id)
+        return self.guest_group(owner.guest_reservation_id)
+
     async def run(self) -> None:
-        seq = await database_sync_to_async(current_seq)()
+        """Follows both outboxes. ``started`` is set once both starting numbers are read, so a
+        socket that reads its starting state after it misses nothing in between."""
         while True:
             try:
-                through, events = await database_sync_to_async(placed_events_after)(
-                    seq=seq, limit=BATCH_EVENTS
-                )
+                availability = await database_sync_to_async(current_seq)()
+                reservations = await database_sync_to_async(current_reservation_event_seq)()
+                break
             except Exception:
-                # A database restart must not end the stream: sockets catch up from `seq`.
-                logger.exception("live relay: reading events failed")
-                through, events = seq, []
-            backlog = through - seq >= BATCH_EVENTS
-            if through > seq:
-                await self.publish(seq, through, events)
-                seq = through
-            if not backlog:
+                # Sockets wait for the start (``started``): the database may be back soon.
+                logger.exception("live relay: reading where to start failed")
                 await asyncio.sleep(settings.LIVE_POLL_SECONDS)
+        self.started.set()
+        await asyncio.gather(
+            follow(placed_events_after, availability, self.publish, what="availability"),
+            follow(
+                reservation_events_json_after,
+                reservations,
+                self.publish_reservation_events,
+                what="reservation",
+            ),
+        )
 
     async def publish(self, from_seq: int, seq: int, events: list[dict]) -> None:
         """Each tile's events, then to every socket the range they cover: a socket that sees
@@ -81,6 +101,46 @@ class Relay:
         await self.layer.group_send(
             self.tick_group, {"type": "live.tick", "from_seq": from_seq, "seq": seq}
         )
+
+    async def publish_reservation_events(self, from_seq: int, seq: int, events: list[dict]) -> None:
+        """Each owner's events to that owner's group: a user's to the user's, a guest's to the
+        guest's reservation's."""
+        by_group: dict[str, list[dict]] = {}
+        for event in events:
+            group = (
+                self.guest_group(event["reservation_id"])
+                if event["user_id"] is None
+                else self.user_group(event["user_id"])
+            )
+            by_group.setdefault(group, []).append(event)
+        for group, owner_events in by_group.items():
+            await self.layer.group_send(
+                group, {"type": "reservation.events", "events": owner_events}
+            )
+
+
+async def follow(
+    read: Callable[..., tuple[int, list[dict]]],
+    seq: int,
+    publish: Callable[[int, int, list[dict]], Awaitable[None]],
+    *,
+    what: str,
+) -> None:
+    """Reads an outbox's events after ``seq`` every ``LIVE_POLL_SECONDS`` (at once while a
+    backlog lasts) and publishes each range read."""
+    while True:
+        try:
+            through, events = await database_sync_to_async(read)(seq=seq, limit=BATCH_EVENTS)
+        except Exception:
+            # A database restart must not end the stream: it goes on from `seq`.
+            logger.exception("live relay: reading %s events failed", what)
+            through, events = seq, []
+        backlog = through - seq >= BATCH_EVENTS
+        if through > seq:
+            await publish(seq, through, events)
+            seq = through
+        if not backlog:
+            await asyncio.sleep(settings.LIVE_POLL_SECONDS)
 
 
 _relays: dict[asyncio.AbstractEventLoop, Relay] = {}

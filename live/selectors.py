@@ -1,9 +1,19 @@
-"""Availability events as the sockets send them: each with its spot's place, and the spot's
-JSON when it became free or changed."""
+"""Events as the sockets send them: availability events with their spot's place (and the
+spot's JSON when it became free or changed); reservation events with their reservation's JSON
+as its owner's views render it."""
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from payments.selectors import charge_outcomes
+from reservations.models import Reservation, ReservationEvent
+from reservations.selectors import (
+    StreamOwner,
+    current_reservation_event_seq,
+    reservation_events_after,
+)
+from reservations.serializers import reservation_json, utc_iso
 from spots.models import AvailabilityEvent, ParkingSpot
 from spots.selectors import availability_events_after, current_seq
 from spots.sql import spot_json_rows
@@ -32,7 +42,7 @@ def placed_events_after(*, seq: int, limit: int) -> tuple[int, list[dict]]:
     events = [
         event for event in availability_events_after(seq=seq, limit=limit) if event.seq <= last
     ]
-    through = events[-1].seq if len(events) == limit else last
+    through = _read_through(events, last=last, limit=limit)
     shown_ids = {event.spot_id for event in events if event.kind != AvailabilityEvent.Kind.TAKEN}
     rows = spot_json_rows(ParkingSpot.objects.filter(id__in=shown_ids))
     spot_json = {spot["id"]: spot for spot in map(json.loads, rows)}
@@ -48,3 +58,64 @@ def placed_events_after(*, seq: int, limit: int) -> tuple[int, list[dict]]:
         for event in events
     ]
     return through, placed
+
+
+def _read_through(events: list, *, last: int, limit: int) -> int:
+    """How far a read of at most ``limit`` events after some number, up to the committed
+    ``last``, has seen: its last event's number if it was cut short, else ``last``."""
+    return events[-1].seq if len(events) == limit else last
+
+
+def owners_reservations_json(reservations: Iterable[Reservation]) -> dict[int, dict]:
+    """Each reservation's JSON as the API's reservation routes render it, with the charge's
+    outcome its owner sees (``payments.selectors.charge_outcomes``), by id."""
+    reservations = list(reservations)
+    outcomes = charge_outcomes(reservation_ids=[reservation.pk for reservation in reservations])
+    return {
+        reservation.pk: {**reservation_json(reservation), **outcomes[reservation.pk]}
+        for reservation in reservations
+    }
+
+
+def _streamed(events: list[ReservationEvent]) -> list[dict]:
+    """The events as the channel layer carries them, each with its reservation as it is now."""
+    reservations = owners_reservations_json(
+        Reservation.objects.filter(pk__in={event.reservation_id for event in events})
+    )
+    return [
+        {
+            "seq": event.seq,
+            "kind": event.kind,
+            "at": utc_iso(event.created_at),
+            "user_id": event.user_id,
+            "reservation_id": event.reservation_id,
+            "reservation": reservations[event.reservation_id],
+        }
+        for event in events
+        if event.reservation_id in reservations
+    ]
+
+
+def reservation_events_json_after(*, seq: int, limit: int) -> tuple[int, list[dict]]:
+    """The relay's read: the committed reservation events after ``seq`` (at most ``limit``)
+    and the number they run to (``placed_events_after`` explains the order of the reads)."""
+    last = current_reservation_event_seq()
+    events = reservation_events_after(seq=seq, through=last, limit=limit)
+    return _read_through(events, last=last, limit=limit), _streamed(events)
+
+
+def owners_snapshot(owner: StreamOwner) -> tuple[int, list[dict]]:
+    """What a socket starts from: the last committed event's number, read first, then the
+    owner's reservations as they are (so the state is at least as new as the number)."""
+    seq = current_reservation_event_seq()
+    reservations = owners_reservations_json(owner.current_reservations())
+    return seq, list(reservations.values())
+
+
+def owners_events_json_after(
+    owner: StreamOwner, *, seq: int, through: int, limit: int
+) -> list[dict]:
+    """The owner's events numbered after ``seq`` up to ``through`` that are still kept: what a
+    socket authenticating with ``since`` is replayed."""
+    events = reservation_events_after(seq=seq, through=through, limit=limit, owner=owner)
+    return _streamed(events)

@@ -1,7 +1,9 @@
 """Reads about paying for a reservation that are more than one line."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
+from payments import links
 from payments.models import Charge
 from reservations.models import Reservation
 from securemyspot.formatting import format_card, format_local_time, format_money
@@ -77,3 +79,32 @@ def payment_due(*, reservation_id: int) -> PaymentDue | None:
     return PaymentDue(
         reservation=reservation, charge=Charge.objects.filter(pk=reservation_id).first()
     )
+
+
+def charge_outcomes(*, reservation_ids: Collection[int]) -> dict[int, dict]:
+    """What became of each reservation's fee, as its owner's own views show it (additive
+    fields of the reservation JSON on /ws/reservations/): ``charge_status`` (null before the
+    charge, else the charge's status), ``amount_charged_cents`` (what the card paid, 0 when
+    waived, null otherwise) and ``pay_url``, the link to pay a failed charge (null unless one
+    awaits the driver). One query."""
+    charges = {
+        charge.pk: charge
+        for charge in Charge.objects.filter(pk__in=reservation_ids).only(
+            "reservation_id", "status", "amount_cents"
+        )
+    }
+    return {
+        reservation_id: _charge_outcome(charges.get(reservation_id))
+        for reservation_id in reservation_ids
+    }
+
+
+def _charge_outcome(charge: Charge | None) -> dict:
+    if charge is None:
+        return {"charge_status": None, "amount_charged_cents": None, "pay_url": None}
+    charged = {Charge.Status.SUCCEEDED: charge.amount_cents, Charge.Status.WAIVED: 0}
+    return {
+        "charge_status": str(charge.status),
+        "amount_charged_cents": charged.get(charge.status),
+        "pay_url": links.pay_url(charge.pk) if charge.awaits_driver else None,
+    }

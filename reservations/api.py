@@ -285,5 +285,7 @@ class QuoteView(GuestView):
             "amount_cents": fee.amount_cents,
             "currency": fee.currency,
             "fee_waived": fee.waived,
+            "lat": spot.lat,
+            "lng": spot.lng,
         }
         return Response(QuoteSerializer(body).data)

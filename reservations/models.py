@@ -168,3 +168,56 @@ class Reservation(models.Model):
     def manage_url(self) -> str:
         """The emailed link to the page where the driver extends or ends it."""
         return manage_url(self.pk)
+
+
+class ReservationEvent(models.Model):
+    """A change its owner sees live on ``/ws/reservations/`` (docs/live.md), written in the
+    transaction of the change (a transactional outbox, like ``spots.AvailabilityEvent``).
+    ``seq`` numbers them in commit order without gaps (``ReservationEventSequence``)."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "created (a signed-in user's booking)"
+        CONFIRMED = "confirmed", "confirmed (the card saved)"
+        AMENDED = "amended", "amended (a new end time)"
+        REMINDER_SENT = "reminder_sent", "reminder sent"
+        ENDED = "ended", "ended (its fee fixed)"
+        CANCELLED = "cancelled", "cancelled (unpaid, lapsed unpaid, or not yet started)"
+        CHARGED = "charged", "charged (the fee paid, or waived)"
+        PAYMENT_FAILED = "payment_failed", "payment failed (the driver has to pay)"
+
+    seq = models.BigIntegerField(primary_key=True)
+    # Not indexed: read by ``seq`` ranges only, and reservations are never deleted in use.
+    reservation = models.ForeignKey(
+        Reservation, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        help_text="The reservation's owner; empty for a guest's (who is known by it).",
+    )
+    kind = models.CharField(max_length=14, choices=Kind.choices)
+    created_at = models.DateTimeField(help_text="When the change was made.")
+
+    def __str__(self) -> str:
+        return f"#{self.seq}: reservation {self.reservation_id} {self.kind}"
+
+
+class ReservationEventSequence(models.Model):
+    """One row: the last ``ReservationEvent.seq`` handed out, taken with an ``UPDATE`` late in
+    a transaction that records events, so its row lock orders their commits and numbers."""
+
+    ONLY_ROW = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=ONLY_ROW)
+    last = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="one_reservation_sequence_row")
+        ]
+
+    def __str__(self) -> str:
+        return f"last reservation event #{self.last}"

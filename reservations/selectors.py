@@ -1,15 +1,16 @@
 """Reads of reservations: who may see which, and which are live or ended."""
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import User, normalize_email
 from reservations.errors import SpotNotOffered
-from reservations.models import Reservation
+from reservations.models import Reservation, ReservationEvent, ReservationEventSequence
 from reservations.pricing import Fee, fee_for_minutes
 from reservations.rules import check_length
 from securemyspot.prepared import Param, PreparedQuery
@@ -47,7 +48,7 @@ def _live_at(at: datetime) -> Q:
     return Q(status__in=Reservation.LIVE_STATUSES, end_time__gt=at)
 
 
-def live_reservations_of_user(*, user: User, at: datetime | None = None) -> QuerySet:
+def live_reservations_of_user(*, user: User | int, at: datetime | None = None) -> QuerySet:
     """Not yet ended, newest first."""
     at = at or timezone.now()
     return (
@@ -133,3 +134,51 @@ def unpaid_holds_of(
 def _aware(expiry: datetime | str) -> datetime:
     expiry = parse_datetime(expiry) if isinstance(expiry, str) else expiry
     return expiry if expiry.tzinfo else expiry.replace(tzinfo=UTC)
+
+
+def current_reservation_event_seq() -> int:
+    """The number of the last committed reservation event (0 before any)."""
+    last = ReservationEventSequence.objects.values_list("last", flat=True).first()
+    if last is not None:
+        return last
+    return ReservationEvent.objects.aggregate(last=Max("seq"))["last"] or 0
+
+
+@dataclass(frozen=True)
+class StreamOwner:
+    """Whose reservation events a socket receives: a signed-in user's (every reservation of
+    theirs), or a guest's (the one reservation they named with its email)."""
+
+    user_id: int | None = None
+    guest_reservation_id: int | None = None
+
+    def owns(self, *, user_id: int | None, reservation_id: int) -> bool:
+        if self.user_id is not None:
+            return user_id == self.user_id
+        return user_id is None and reservation_id == self.guest_reservation_id
+
+    def events(self) -> QuerySet[ReservationEvent]:
+        if self.user_id is not None:
+            return ReservationEvent.objects.filter(user_id=self.user_id)
+        return ReservationEvent.objects.filter(
+            user_id__isnull=True, reservation_id=self.guest_reservation_id
+        )
+
+    def current_reservations(self) -> QuerySet[Reservation]:
+        """A user's live reservations (as their list route gives them); a guest's one."""
+        if self.user_id is not None:
+            return live_reservations_of_user(user=self.user_id)
+        return Reservation.objects.filter(pk=self.guest_reservation_id, user__isnull=True)
+
+
+def reservation_events_after(
+    *, seq: int, limit: int, through: int | None = None, owner: StreamOwner | None = None
+) -> list[ReservationEvent]:
+    """The first ``limit`` committed reservation events numbered after ``seq`` (and up to
+    ``through``), in order; only ``owner``'s if given. Events commit in the order of their
+    numbers, so what one read up to the sequence's last number sees is gap-free."""
+    events = ReservationEvent.objects.all() if owner is None else owner.events()
+    events = events.filter(seq__gt=seq)
+    if through is not None:
+        events = events.filter(seq__lte=through)
+    return list(events.order_by("seq")[:limit])

@@ -8,6 +8,7 @@ from django.conf import settings
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 
+from reservations.links import pay_url
 from reservations.models import Reservation
 from securemyspot.fields import AwareDateTimeField
 
@@ -16,31 +17,35 @@ def reservation_json(reservation: Reservation) -> dict:
     """The contract's reservation JSON, as ``ReservationSerializer`` documents it. A plain
     function: a ModelSerializer builds its fields anew for every response, which was about a
     quarter of a booking's CPU in the view."""
-    return {
+    body = {
         "id": reservation.pk,
         "user": reservation.user_id,
         "email": reservation.email,
         "parking_spot": reservation.spot_id,
         "rate": _money(reservation.rate),
-        "start_time": _utc_iso(reservation.start_time),
-        "end_time": _utc_iso(reservation.end_time),
+        "start_time": utc_iso(reservation.start_time),
+        "end_time": utc_iso(reservation.end_time),
         "paid": reservation.paid,
         "stripe_setup_intent_id": reservation.stripe_setup_intent_id,
         "status": str(reservation.status),
-        "hold_expires_at": _utc_iso(reservation.hold_expires_at),
+        "hold_expires_at": utc_iso(reservation.hold_expires_at),
         "currency": reservation.currency,
         "amount_cents": reservation.amount_cents,
         "fee_waived": reservation.fee_waived,
         "card_brand": reservation.card_brand,
         "card_last4": reservation.card_last4,
     }
+    if reservation.status == Reservation.Status.PAYMENT_FAILED:
+        # Issue 9 (8): the driver's way to pay what the charge at the end could not take.
+        body["payment_recovery_url"] = pay_url(reservation.pk)
+    return body
 
 
 def _money(amount: Decimal | str) -> str:
     return f"{Decimal(amount):.2f}"
 
 
-def _utc_iso(instant: datetime | None) -> str | None:
+def utc_iso(instant: datetime | None) -> str | None:
     if instant is None:
         return None
     return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
@@ -70,6 +75,19 @@ def _fields_of(serializer_class: type[serializers.Serializer]) -> Mapping[str, s
     return serializer_class().fields
 
 
+class PaymentRecoveryUrlField(serializers.URLField):
+    """``payment_recovery_url``, present only while the payment failed. Not read-only, so that
+    the schema lists it as optional (drf-spectacular requires every read-only field)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, **kwargs)
+
+    def get_attribute(self, instance: Reservation) -> str:
+        if instance.status != Reservation.Status.PAYMENT_FAILED:
+            raise SkipField
+        return pay_url(instance.pk)
+
+
 class ReservationSerializer(serializers.ModelSerializer):
     """Documents the reservation JSON in the OpenAPI schema; ``reservation_json`` renders it."""
 
@@ -79,6 +97,10 @@ class ReservationSerializer(serializers.ModelSerializer):
     )
     paid = serializers.BooleanField(read_only=True, help_text="The card is set up.")
     status = serializers.ChoiceField(choices=Reservation.Status.choices, read_only=True)
+    payment_recovery_url = PaymentRecoveryUrlField(
+        help_text="Only while the status is payment_failed: the page where the driver pays "
+        "what the charge at the end could not take (the Payment Failed email's link).",
+    )
 
     class Meta:
         model = Reservation
@@ -99,6 +121,7 @@ class ReservationSerializer(serializers.ModelSerializer):
             "fee_waived",
             "card_brand",
             "card_last4",
+            "payment_recovery_url",
         ]
         read_only_fields = fields
 
@@ -159,6 +182,12 @@ class QuoteSerializer(serializers.Serializer):
     amount_cents = serializers.IntegerField()
     currency = serializers.CharField()
     fee_waived = serializers.BooleanField(help_text="Under the 50-cent minimum: not charged.")
+    lat = serializers.DecimalField(
+        max_digits=9, decimal_places=6, help_text="The spot's latitude, to place it on a map."
+    )
+    lng = serializers.DecimalField(
+        max_digits=9, decimal_places=6, help_text="The spot's longitude."
+    )
 
 
 class QuoteParamsSerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ booking on PostgreSQL leaves the check to the constraint (its violation is the s
 error); extensions check first on both. See docs/reservations.md.
 """
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -31,12 +32,13 @@ from reservations.errors import (
     SpotUnavailable,
     TooManyUnpaidHolds,
 )
-from reservations.models import Reservation
+from reservations.models import Reservation, ReservationEvent, ReservationEventSequence
 from reservations.pricing import fee_for_period
 from reservations.rules import check_length
 from reservations.selectors import live_reservations_overlapping, unpaid_holds_of
 from securemyspot.db import retry_on_transaction_conflict
 from securemyspot.errors import DomainError
+from securemyspot.outbox import require_transaction, take_sequence_numbers
 from securemyspot.tasks import enqueue_after_commit
 from spots.models import AvailabilityEvent, ParkingSpot
 from spots.services import record_availability_events
@@ -121,6 +123,10 @@ def reserve_spot(
             if getattr(spot, "guest_email_has_account", False):
                 raise DomainError(
                     "This email belongs to an account: sign in to reserve with it.", field="email"
+                )
+            if user is not None:  # a guest's socket cannot ask for it before it exists
+                record_reservation_events(
+                    reservations=[reservation], kind=ReservationEvent.Kind.CREATED, at=now
                 )
             if start <= now:  # a booking ahead is announced when it starts (announce_by_clock)
                 _announce(reservation, AvailabilityEvent.Kind.TAKEN, now=now)
@@ -235,6 +241,12 @@ def _finish_now(reservation: Reservation, *, now: datetime) -> Reservation:
         reservation.status = Reservation.Status.CANCELLED
     reservation.hold_expires_at = None
     reservation.save()
+    kind = (
+        ReservationEvent.Kind.ENDED
+        if reservation.status == Reservation.Status.ENDED
+        else ReservationEvent.Kind.CANCELLED
+    )
+    record_reservation_events(reservations=[reservation], kind=kind, at=now)
     _announce_freed(reservation, now=now)
     return reservation
 
@@ -288,6 +300,9 @@ def change_end_time(
             reservation.end_time = end_time
             reservation.save(update_fields=["end_time", "updated_at"])
             _schedule_end(reservation, now=now)
+            record_reservation_events(
+                reservations=[reservation], kind=ReservationEvent.Kind.AMENDED, at=now
+            )
             if reservation.status == Reservation.Status.CONFIRMED:
                 queue_reservation_email(
                     reservation=reservation,
@@ -379,6 +394,11 @@ def confirm_reservation(
         reservation.save()
         queue_reservation_email(reservation=reservation, kind=EmailKind.CONFIRMATION)
         _schedule_end(reservation, now=reservation.confirmed_at)
+        record_reservation_events(
+            reservations=[reservation],
+            kind=ReservationEvent.Kind.CONFIRMED,
+            at=reservation.confirmed_at,
+        )
         return reservation
 
 
@@ -392,6 +412,9 @@ def expire_unpaid_reservation(*, reservation_id: int, now: datetime | None = Non
             reservation.finished_at = now
             reservation.hold_expires_at = None
             reservation.save()
+            record_reservation_events(
+                reservations=[reservation], kind=ReservationEvent.Kind.CANCELLED, at=now
+            )
             _announce_freed(reservation, now=now)
         return reservation
 
@@ -425,6 +448,9 @@ def end_reservation_if_due(*, reservation_id: int, now: datetime | None = None) 
         _mark_ended(reservation, now=now)
         reservation.save()
         signals.reservation_ended.send(Reservation, reservation_id=reservation.pk)
+        record_reservation_events(
+            reservations=[reservation], kind=ReservationEvent.Kind.ENDED, at=now
+        )
         _announce(reservation, AvailabilityEvent.Kind.FREED, now=now)
         return True
 
@@ -456,6 +482,7 @@ def end_due_reservations(*, now: datetime | None = None, batch_size: int = 500) 
         ended = [reservation.pk for reservation in due]
         if ended:
             signals.reservations_ended.send(Reservation, reservation_ids=ended)
+        record_reservation_events(reservations=due, kind=ReservationEvent.Kind.ENDED, at=now)
         record_availability_events(
             spot_ids=[reservation.spot_id for reservation in due],
             kind=AvailabilityEvent.Kind.FREED,
@@ -508,20 +535,29 @@ def announce_by_clock(*, now: datetime | None = None, batch_size: int = 500) -> 
     return len({pk for pk, *_ in started} | {pk for pk, _ in outlived})
 
 
-def record_payment_outcomes(*, reservations: list[Reservation], paid: bool, now: datetime) -> None:
+def record_payment_outcomes(
+    *, paid: list[Reservation], unpaid: list[Reservation], now: datetime
+) -> None:
     """Ended reservations' fees were settled (``paid``: charged or waived) or are awaiting the
-    driver (``payment_failed``). Called by payments inside its own transaction; it only moves
-    between those two states, never revives or ends a reservation."""
-    if not reservations:
-        return
-    status = Reservation.Status.ENDED if paid else Reservation.Status.PAYMENT_FAILED
-    # Most are ended already and stay so: rewriting those rows would only cost PostgreSQL.
-    Reservation.objects.filter(
-        pk__in=[reservation.pk for reservation in reservations],
-        status__in=[other for other in Reservation.SETTLING_STATUSES if other != status],
-    ).update(status=status, updated_at=now)
-    for reservation in reservations:
-        reservation.status = status
+    driver (``unpaid``: ``payment_failed``). Called by payments inside its own transaction; it
+    only moves between those two states, never revives or ends a reservation. Every row is
+    written before the drivers' events take their sequence row (the lock order)."""
+    outcomes = (
+        (paid, Reservation.Status.ENDED, ReservationEvent.Kind.CHARGED),
+        (unpaid, Reservation.Status.PAYMENT_FAILED, ReservationEvent.Kind.PAYMENT_FAILED),
+    )
+    for reservations, status, _ in outcomes:
+        if not reservations:
+            continue
+        # Most are ended already and stay so: rewriting those rows would only cost PostgreSQL.
+        Reservation.objects.filter(
+            pk__in=[reservation.pk for reservation in reservations],
+            status__in=[other for other in Reservation.SETTLING_STATUSES if other != status],
+        ).update(status=status, updated_at=now)
+        for reservation in reservations:
+            reservation.status = status
+    for reservations, _, kind in outcomes:
+        record_reservation_events(reservations=reservations, kind=kind, at=now)
 
 
 def send_due_reminders(*, now: datetime | None = None, batch_size: int = 500) -> int:
@@ -546,4 +582,59 @@ def send_due_reminders(*, now: datetime | None = None, batch_size: int = 500) ->
             queue_reservation_email(reservation=reservation, kind=EmailKind.REMINDER, now=now)
             reservation.reminded_for_end_time = reservation.end_time
         Reservation.objects.bulk_update(due, ["reminded_for_end_time"])
+        record_reservation_events(
+            reservations=due, kind=ReservationEvent.Kind.REMINDER_SENT, at=now
+        )
     return len(due)
+
+
+def record_reservation_events(
+    *, reservations: Sequence[Reservation], kind: ReservationEvent.Kind | str, at: datetime
+) -> None:
+    """Write one event of ``kind`` per reservation for its owner's stream (docs/live.md),
+    numbered next in commit order.
+
+    Call it inside the transaction of the change, after the reservations are written and
+    before any availability event: the sequence row stays locked from here until the commit,
+    so these transactions commit in the order of their numbers (lock order: spots,
+    reservations, this sequence row, the availability sequence row)."""
+    if not reservations:
+        return
+    require_transaction("record_reservation_events")
+    kind = ReservationEvent.Kind(kind)
+    count = len(reservations)
+    last = take_sequence_numbers(
+        sequence_table=ReservationEventSequence._meta.db_table,
+        event_table=ReservationEvent._meta.db_table,
+        row_id=ReservationEventSequence.ONLY_ROW,
+        count=count,
+    )
+    ReservationEvent.objects.bulk_create(
+        ReservationEvent(
+            seq=last - count + position,
+            reservation_id=reservation.pk,
+            user_id=reservation.user_id,
+            kind=kind.value,
+            created_at=at,
+        )
+        for position, reservation in enumerate(reservations, start=1)
+    )
+
+
+def prune_reservation_events(*, now: datetime | None = None) -> int:
+    """Delete the reservation events older than ``RESERVATION_EVENTS_KEEP_HOURS``: a prefix of
+    the sequence (numbers follow time). A client resuming from before gets the current state
+    without them. Safe to run twice."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(hours=settings.RESERVATION_EVENTS_KEEP_HOURS)
+    first_recent = (
+        ReservationEvent.objects.filter(created_at__gte=cutoff)
+        .order_by("seq")
+        .values_list("seq", flat=True)
+        .first()
+    )
+    old = ReservationEvent.objects.all()
+    if first_recent is not None:
+        old = old.filter(seq__lt=first_recent)
+    deleted, _ = old.delete()
+    return deleted

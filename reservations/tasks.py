@@ -43,3 +43,9 @@ def announce_started_reservations() -> int:
     while batch := services.announce_by_clock():
         announced += batch
     return announced
+
+
+@shared_task
+def prune_reservation_events() -> int:
+    """Beat: drop the reservation events too old to resume from."""
+    return services.prune_reservation_events()

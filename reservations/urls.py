@@ -1,6 +1,4 @@
-from django.urls import path
-
-from reservations import api, views
+from reservations import api
 from securemyspot.api import EMAIL_SEGMENT as EMAIL
 from securemyspot.api import route
 
@@ -40,5 +38,4 @@ urlpatterns = [
         name="cancel-guest",
     ),
     route(f"quote/{SPOT}", api.QuoteView.as_view(), name="quote"),
-    path("manage/<str:token>/", views.manage_reservation, name="manage-reservation"),
 ]

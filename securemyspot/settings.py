@@ -233,7 +233,22 @@ SPECTACULAR_SETTINGS = {
         '`{"type": "error", "code", "message"}`: `not_json`, `not_text`, '
         "`bad_message`, `unknown_type`, `bad_bbox`, `bbox_too_large` (over 0.2 degrees), "
         "`too_many_spots`, `bad_since`; `frame_too_large` closes with 1009, "
-        "`too_many_messages` (over 10 a second) with 1008."
+        "`too_many_messages` (over 10 a second) with 1008.\n\n"
+        "## Your reservations, live: `/ws/reservations/` (WebSocket, JSON text frames)\n"
+        'Send `{"type": "authenticate", "token": "<API token>"}` (a signed-in user: all '
+        'your reservations) or `{"type": "authenticate", "reservation": <id>, "email": '
+        '"<email>"}` (a guest: that reservation), never credentials in the URL; add '
+        '`"since": <seq>` to replay the events after it. The answer is `{"type": '
+        '"authenticated", "seq": S, "reservations": [...]}` (a user\'s live reservations, '
+        "a guest's one), then for each change "
+        '`{"type": "reservation", "event": "<kind>", "seq": n, "at": "<UTC time>", '
+        '"reservation": {...}}`, kind one of `created`, `confirmed`, `amended`, '
+        "`reminder_sent`, `ended`, `cancelled`, `charged`, `payment_failed`. Reservations "
+        "are rendered as by the reservation routes, plus `charge_status`, "
+        "`amount_charged_cents` and `pay_url` (the link to pay a failed charge). "
+        '`{"type": "ping"}` gets `{"type": "pong"}`. Errors as above, plus '
+        "`not_authenticated` (a bad, expired or signed-out token; an unknown guest "
+        "reservation or email) and `bad_message` (no or malformed credentials)."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -252,7 +267,10 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # redis-py 8 gives up reading after 5 s by default, just when channels-redis's
+            # blocking receive (5 s) answers "nothing yet": a socket idle for 5 s would fail
+            # and close. The layer's reads wait longer than its blocking receive.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]},
         }
     }
 else:
@@ -365,6 +383,8 @@ AVAILABILITY_EVENTS_KEEP_HOURS = config.integer("AVAILABILITY_EVENTS_KEEP_HOURS"
 AVAILABILITY_EVENTS_KEEP_ROWS = config.integer(
     "AVAILABILITY_EVENTS_KEEP_ROWS", default=1_000_000, minimum=1000
 )
+# A driver's reservation events (/ws/reservations/) are kept this long for resuming sockets.
+RESERVATION_EVENTS_KEEP_HOURS = config.integer("RESERVATION_EVENTS_KEEP_HOURS", default=24)
 TOKEN_PURGE_INTERVAL_SECONDS = config.decimal_number(
     "TOKEN_PURGE_INTERVAL_SECONDS", default=3600.0, minimum=0.01
 )
@@ -396,6 +416,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "prune-availability-events": {
         "task": "spots.tasks.prune_availability_events",
+        "schedule": 3600.0,
+        "options": {"expires": 3600},
+    },
+    "prune-reservation-events": {
+        "task": "reservations.tasks.prune_reservation_events",
         "schedule": 3600.0,
         "options": {"expires": 3600},
     },

@@ -8,6 +8,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from securemyspot.outbox import require_transaction, take_sequence_numbers
 from spots.models import AvailabilityEvent, AvailabilitySequence, ParkingSpot
 from spots.selectors import available_spots
 
@@ -15,10 +16,6 @@ SEQUENCE_TABLE = AvailabilitySequence._meta.db_table
 EVENT_TABLE = AvailabilityEvent._meta.db_table
 # Fields of a spot that its JSON on the map shows.
 SHOWN_FIELDS = frozenset({"lat", "lng", "rate"})
-
-
-class NotInTransaction(RuntimeError):
-    """Events must commit with the change they describe, or roll back with it."""
 
 
 def record_availability_events(
@@ -34,8 +31,7 @@ def record_availability_events(
     spot_ids = set(spot_ids)
     if not spot_ids:
         return
-    if not connection.in_atomic_block:
-        raise NotInTransaction("record_availability_events needs the change's transaction")
+    require_transaction("record_availability_events")
     kind = AvailabilityEvent.Kind(kind)
     if kind == AvailabilityEvent.Kind.FREED:
         # Only a spot that is free is freed: an unpaid hold that ran past its end, expired
@@ -79,25 +75,12 @@ def _write_events(spot_ids: list[int], kind: str, at: datetime) -> None:
 
 
 def _take_sequence_numbers(count: int) -> int:
-    """Advance the sequence by ``count`` and return its new last number; the row stays locked
-    until the caller's transaction ends."""
-    take = f"UPDATE {SEQUENCE_TABLE} SET last = last + %s WHERE id = %s RETURNING last"
-    with connection.cursor() as cursor:
-        cursor.execute(take, [count, AvailabilitySequence.ONLY_ROW])
-        row = cursor.fetchone()
-        if row is None:
-            # A new (or flushed) database: start after any event it still holds. Concurrent
-            # first writers meet on the primary key, and the loser's insert does nothing.
-            cursor.execute(
-                f"INSERT INTO {SEQUENCE_TABLE} (id, last) "
-                # WHERE: SQLite would read ON CONFLICT as the start of a join.
-                f"SELECT %s, COALESCE(MAX(seq), 0) FROM {EVENT_TABLE} WHERE true "
-                "ON CONFLICT (id) DO NOTHING",
-                [AvailabilitySequence.ONLY_ROW],
-            )
-            cursor.execute(take, [count, AvailabilitySequence.ONLY_ROW])
-            row = cursor.fetchone()
-    return row[0]
+    return take_sequence_numbers(
+        sequence_table=SEQUENCE_TABLE,
+        event_table=EVENT_TABLE,
+        row_id=AvailabilitySequence.ONLY_ROW,
+        count=count,
+    )
 
 
 @transaction.atomic

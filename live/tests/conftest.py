@@ -2,6 +2,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from live import relay
 from spots.selectors import current_seq
 from spots.services import record_availability_events
 from spots.tests.factories import ParkingSpotFactory
@@ -34,3 +35,17 @@ def record_event(spot, kind: str) -> int:
     with transaction.atomic():
         record_availability_events(spot_ids=[spot.pk], kind=kind, at=timezone.now())
     return current_seq()
+
+
+def stop_relays() -> None:
+    """Cancel the relays a test's sockets started (one per event loop)."""
+    for running in relay._relays.values():
+        running.task.cancel()
+    relay._relays.clear()
+
+
+async def closing_code(socket, timeout: float = 5.0) -> int:
+    """The code the server closes a communicator's socket with (its next message)."""
+    message = await socket.receive_output(timeout=timeout)
+    assert message["type"] == "websocket.close", message
+    return message["code"]

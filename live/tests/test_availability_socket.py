@@ -13,7 +13,7 @@ from channels.testing.websocket import WebsocketCommunicator
 
 from live import relay
 from live.routing import websocket_urlpatterns
-from live.tests.conftest import MIDTOWN, record_event
+from live.tests.conftest import MIDTOWN, closing_code, record_event, stop_relays
 from spots.tests.factories import ParkingSpotFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,9 +37,7 @@ def with_socket(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
                 await test(socket, *args, **kwargs)
             finally:
                 await socket.disconnect()
-                for running in relay._relays.values():
-                    running.task.cancel()
-                relay._relays.clear()
+                stop_relays()
 
         async_to_sync(session)()
 
@@ -287,10 +285,7 @@ async def test_a_frame_over_the_size_limit_closes_the_socket_with_1009(socket, s
     assert await error_code(socket, json.dumps({"type": "ping", "pad": "x" * 100})) == (
         "frame_too_large"
     )
-    assert await socket.receive_output(timeout=DEADLINE) == {
-        "type": "websocket.close",
-        "code": 1009,
-    }
+    assert await closing_code(socket) == 1009
 
 
 @with_socket
@@ -301,10 +296,7 @@ async def test_too_many_messages_a_second_close_the_socket_with_1008(socket, set
         assert await socket.receive_json_from(timeout=DEADLINE) == {"type": "pong"}
 
     assert await error_code(socket, {"type": "ping"}) == "too_many_messages"
-    assert await socket.receive_output(timeout=DEADLINE) == {
-        "type": "websocket.close",
-        "code": 1008,
-    }
+    assert await closing_code(socket) == 1008
 
 
 @with_socket

@@ -3,21 +3,16 @@ WebSocket client (``websockets``), against the test's PostgreSQL database and Re
 
 import asyncio
 import json
-import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from websockets.asyncio.client import connect
 
 from live.tests.conftest import MIDTOWN, record_event
-from payments.tests.fake_stripe import free_port
-from reservations.tests.workers import running_server, unavailable
+from live.tests.servers import asgi_server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -25,32 +20,10 @@ DEADLINE = 10.0
 
 
 @contextmanager
-def socket_server(log: Path) -> Iterator[str]:
-    """uvicorn serving the project's ASGI application on a free loopback port, on the test's
-    database; yields the socket's URL."""
-    if not settings.REDIS_URL:
-        unavailable("needs Redis (REDIS_URL) for the channel layer")
-    port = free_port()
-    database_url = urlsplit(os.environ["DATABASE_URL"])._replace(
-        path=f"/{connection.settings_dict['NAME']}"
-    )
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url.geturl(),
-        "REDIS_URL": settings.REDIS_URL,
-        "SECRET_KEY": settings.SECRET_KEY,
-        "PAYMENT_GATEWAY": "sandbox",
-        "DATA_DIR": str(log.parent / "data"),
-    }
-    command = [sys.executable, "-m", "uvicorn", "securemyspot.asgi:application"]
-    with running_server(
-        [*command, "--host", "127.0.0.1", "--port", str(port)],
-        env=environment,
-        log=log,
-        ready=lambda: b"Uvicorn running" in log.read_bytes(),
-        what="the socket server",
-    ):
-        yield f"ws://127.0.0.1:{port}/ws/availability/"
+def socket_server(log: Path, path: str = "/ws/availability/") -> Iterator[str]:
+    """The URL of the socket at ``path`` on a server of the test's own."""
+    with asgi_server(log) as port:
+        yield f"ws://127.0.0.1:{port}{path}"
 
 
 async def receive(socket) -> dict:

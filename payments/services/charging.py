@@ -32,9 +32,9 @@ from payments.gateways import (
 )
 from payments.models import Charge
 from payments.selectors import SAVED_CARD_UNAVAILABLE, failure_reason
-from reservations.models import Reservation
+from reservations.models import Reservation, ReservationEvent
 from reservations.pricing import fee_for_period
-from reservations.services import record_payment_outcomes
+from reservations.services import record_payment_outcomes, record_reservation_events
 from securemyspot import leases
 from securemyspot.errors import ServiceUnavailable
 from securemyspot.tasks import enqueue_after_commit
@@ -127,6 +127,9 @@ def _create_missing_charges(reservations: Sequence[Reservation], *, now: datetim
     # A concurrent run may create some of them first (a charge's id is its reservation's):
     # its rows stay, and the receipts' dedup keys keep them from being queued twice.
     Charge.objects.bulk_create(new, ignore_conflicts=True)
+    waived = [charge.reservation for charge in new if charge.status == Charge.Status.WAIVED]
+    # Settled at once: the driver's stream hears it as for a paid fee (its charge says waived).
+    record_reservation_events(reservations=waived, kind=ReservationEvent.Kind.CHARGED, at=now)
     receipts = [
         ReservationEmail(
             charge.reservation,
@@ -485,16 +488,11 @@ def _write_settled(settled: _Settled, *, now: datetime) -> None:
     Charge.objects.bulk_create(
         settled.charges, update_conflicts=True, unique_fields=["pk"], update_fields=SETTLED_FIELDS
     )
-    for paid in (True, False):
-        record_payment_outcomes(
-            reservations=[
-                charge.reservation
-                for charge in settled.charges
-                if (charge.status == Charge.Status.SUCCEEDED) == paid
-            ],
-            paid=paid,
-            now=now,
-        )
+    paid: list[Reservation] = []
+    unpaid: list[Reservation] = []
+    for charge in settled.charges:
+        (paid if charge.status == Charge.Status.SUCCEEDED else unpaid).append(charge.reservation)
+    record_payment_outcomes(paid=paid, unpaid=unpaid, now=now)
     queue_reservation_emails(emails=settled.emails, now=now)
 
 

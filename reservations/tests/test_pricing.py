@@ -61,7 +61,7 @@ def test_the_night_clocks_spring_forward_is_billed_for_the_real_minutes():
 
 @pytest.mark.django_db
 def test_quote_prices_a_spot_before_booking(api_client):
-    spot = ParkingSpotFactory(rate="5.00")
+    spot = ParkingSpotFactory(rate="5.00", lat="40.754900", lng="-73.984000")
 
     response = api_client.get(f"/quote/{spot.id}/", {"minutes": "7"})
 
@@ -73,6 +73,8 @@ def test_quote_prices_a_spot_before_booking(api_client):
         "amount_cents": 58,
         "currency": "usd",
         "fee_waived": False,
+        "lat": "40.754900",
+        "lng": "-73.984000",
     }
 
 

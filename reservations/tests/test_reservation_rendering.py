@@ -29,6 +29,7 @@ pytestmark = pytest.mark.django_db
         {"confirmed": True},
         {"status": Reservation.Status.ENDED, "amount_cents": 37, "fee_waived": True},
         {"rate": "12.5"},
+        {"status": Reservation.Status.PAYMENT_FAILED, "amount_cents": 812},
     ],
 )
 def test_the_json_is_what_the_documented_serializer_renders(fields):

@@ -282,16 +282,19 @@ class Engine:
         self.processes.append(process)
         return process
 
+    def _database_url(self) -> str:
+        """The test database pytest-django made, on the server DATABASE_URL names (the browser
+        tests' stacks, web/tests/browser.py, have databases of their own)."""
+        database_url = urlsplit(os.environ["DATABASE_URL"])
+        return database_url._replace(path=f"/{connection.settings_dict['NAME']}").geturl()
+
     def _environment(self) -> dict[str, str]:
         """The test's own configuration, read when a process starts: its database (the test
         database pytest-django made), broker, Redis, Stripe (localstripe or the sandbox) and
         secret key (the links in emails are signed with it)."""
-        database_url = urlsplit(os.environ["DATABASE_URL"])._replace(
-            path=f"/{connection.settings_dict['NAME']}"
-        )
         return {
             **os.environ,
-            "DATABASE_URL": database_url.geturl(),
+            "DATABASE_URL": self._database_url(),
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "REDIS_URL": settings.REDIS_URL,
             "SECRET_KEY": settings.SECRET_KEY,

@@ -21,10 +21,6 @@ HEADER = "Content-Security-Policy"
 
 # Emails are not pages: mail clients ignore stylesheets, so their templates style inline.
 EMAIL_TEMPLATES = "notifications"
-# Rewritten on branch h9-manage as the web app's reservation page; its inline styles go then.
-# The lead removes this entry when merging that branch.
-AWAITING_REWRITE = {"reservations/manage.html"}
-
 INLINE = {
     "a <style> block": re.compile(r"<style[\s>]", re.I),
     "a style attribute": re.compile(r"\sstyle\s*=", re.I),
@@ -49,7 +45,7 @@ def page_templates() -> list[Path]:
             continue
         for template in folder.rglob("*.html"):
             name = template.relative_to(folder).as_posix()
-            if name.split("/")[0] != EMAIL_TEMPLATES and name not in AWAITING_REWRITE:
+            if name.split("/")[0] != EMAIL_TEMPLATES:
                 templates.append(template)
     return templates
 

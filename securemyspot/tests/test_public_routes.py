@@ -37,7 +37,14 @@ PUBLIC_API_ROUTES = {
 PUBLIC_PAGES = {"pay-reservation", "manage-reservation", "verify-email"}
 # The web app's pages are shells anyone may load: what they show comes from the API, with
 # the API's credentials (web/).
-PUBLIC_PAGES |= {"web-find"}
+PUBLIC_PAGES |= {
+    "web-find",
+    "web-reservation",
+    "web-my-reservations",
+    "web-account",
+    "web-sign-in",
+    "web-sign-up",
+}
 # Pages outside the API that check a credential of their own: /metrics a bearer token
 # (METRICS_TOKEN, test_metrics.py), the admin's sign-in form (throttled, accounts/throttles.py).
 OWN_CREDENTIAL_PAGES = {"metrics", "admin-login"}

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from reservations.tests.factories import ReservationFactory
+from securemyspot.outbox import NotInTransaction
 from spots.models import AvailabilityEvent, AvailabilitySequence, ParkingSpot
 from spots.selectors import (
     availability_events_after,
@@ -18,11 +19,7 @@ from spots.selectors import (
     current_seq,
     events_kept_after,
 )
-from spots.services import (
-    NotInTransaction,
-    prune_availability_events,
-    record_availability_events,
-)
+from spots.services import prune_availability_events, record_availability_events
 from spots.sql import spot_json_rows
 from spots.tests.factories import ParkingSpotFactory
 

@@ -68,3 +68,42 @@ export function metersBetween(a, b) {
     Math.cos(a.lat * radians) * Math.cos(b.lat * radians) * Math.sin(dLng / 2) ** 2;
   return 2 * 6371008.8 * Math.asin(Math.sqrt(h));
 }
+
+// <input type="datetime-local"> speaks wall-clock time with no zone; the driver means New York
+// time whatever zone the phone is in, so convert through the zone's offset at that moment.
+const wallClockParts = new Intl.DateTimeFormat("en-US", {
+  timeZone: ZONE,
+  hourCycle: "h23",
+  year: "numeric",
+  month: "2-digit",
+  day: "2-digit",
+  hour: "2-digit",
+  minute: "2-digit",
+});
+
+function newYorkWallClock(date) {
+  return Object.fromEntries(wallClockParts.formatToParts(date).map((p) => [p.type, p.value]));
+}
+
+// Milliseconds New York's wall clock is ahead of UTC at `instant` (negative: behind).
+function newYorkOffset(instant) {
+  const p = newYorkWallClock(new Date(instant));
+  return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute) - Math.floor(instant / 60000) * 60000;
+}
+
+// "2026-12-05T09:30" in New York → the Date it is (twice round: the offset may change at the
+// guessed instant, near the clocks changing).
+export function fromNewYorkInput(value) {
+  const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(value || "");
+  if (!match) return null;
+  const [, y, mo, d, h, mi] = match.map(Number);
+  const asUtc = Date.UTC(y, mo - 1, d, h, mi);
+  const guess = asUtc - newYorkOffset(asUtc);
+  return new Date(asUtc - newYorkOffset(guess));
+}
+
+// A Date as a datetime-local value in New York time.
+export function toNewYorkInput(date) {
+  const p = newYorkWallClock(date);
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
+}
