@@ -353,7 +353,9 @@ def cancel_advance_booking(*, reservation_id: int, now: datetime | None = None) 
         reservation.hold_expires_at = None
         reservation.save()
         queue_reservation_email(reservation=reservation, kind=EmailKind.CANCELLATION, now=now)
-        # stream: cancelled
+        record_reservation_events(
+            reservations=[reservation], kind=ReservationEvent.Kind.CANCELLED, at=now
+        )
         if reservation.announced >= Reservation.Announced.START:
             _announce(reservation, AvailabilityEvent.Kind.FREED, now=now)
         return reservation

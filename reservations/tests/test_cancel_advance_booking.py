@@ -10,7 +10,7 @@ from notifications.models import OutboundEmail
 from payments.models import Charge
 from payments.services.charging import retry_due_charges
 from reservations import services
-from reservations.models import Reservation
+from reservations.models import Reservation, ReservationEvent
 from reservations.tests.factories import ReservationFactory
 from securemyspot.formatting import format_local_time
 from spots.models import AvailabilityEvent
@@ -208,6 +208,22 @@ class TestAfterwards:
         assert ahead.amount_cents is None
         assert not Charge.objects.filter(reservation=ahead).exists()
         assert [m.subject for m in mailoutbox] == ["Reservation Cancelled"]
+
+
+class TestStream:
+    def test_the_owners_stream_records_the_cancellation(self, driver_client, ahead, driver):
+        cancel(driver_client, ahead)
+
+        recorded = ReservationEvent.objects.values_list("kind", "reservation", "user")
+        assert list(recorded) == [("cancelled", ahead.pk, driver.pk)]
+
+    def test_a_refused_cancellation_records_nothing(self, driver_client, ahead):
+        cancel(driver_client, ahead)
+        ReservationEvent.objects.all().delete()
+
+        cancel(driver_client, ahead)
+
+        assert not ReservationEvent.objects.exists()
 
 
 class TestAvailability:
