@@ -14,7 +14,8 @@ from payments.services import charging
 from payments.tests.charging import DECLINED_WHEN_CHARGED, ended_with_card_in_sandbox
 from securemyspot.links import signed_token
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Marked browser: run last, with web/tests' browser tests (web/tests/conftest.py says why).
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 STAFF_PASSWORD = "a long enough staff password"
 
