@@ -9,6 +9,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
+from live.metrics import MESSAGES_SENT, OPEN_SOCKETS, SNAPSHOTS_RESENT
 from live.owners import stream_owner, token_still_valid
 from live.protocol import (
     POLICY_VIOLATION,
@@ -36,8 +37,18 @@ class FrameConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         self.relay = running_relay()
+        OPEN_SOCKETS.inc()  # with the relay: what disconnect() undoes
         self.window_start, self.window_count = time.monotonic(), 0
         await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "relay"):
+            OPEN_SOCKETS.dec()
+            await self.relay.leave(self.channel_name)
+
+    async def send_json(self, content: dict, close: bool = False) -> None:
+        MESSAGES_SENT.labels(content["type"]).inc()
+        await super().send_json(content, close=close)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
@@ -66,23 +77,28 @@ class FrameConsumer(AsyncJsonWebsocketConsumer):
 
 class AvailabilityConsumer(FrameConsumer):
     """State: ``box`` watched; ``sent`` the seq of the client's last snapshot or changes;
-    ``seq`` the seq through which ``pending`` (by seq) holds every event in the box."""
+    ``seq`` the seq through which ``pending`` (by seq) holds every event in the box;
+    ``behind`` once the client is owed a fresh snapshot instead."""
 
     async def connect(self) -> None:
         self.box: Box | None = None
-        self.groups_joined: list[str] = []
         self.sent = self.seq = 0
         self.pending: dict[int, dict] = {}
-        self.flusher: asyncio.Task | None = None
+        # Sends what the relay brought, one message at a time (schedule_sending).
+        self.writer: asyncio.Task | None = None
+        self.writing = False  # the writer is sending, not waiting for the batch interval
+        self.behind = False
+        # Held while events are taken in, and while a snapshot is read: an event is either in
+        # the snapshot or after it.
+        self.taking_in = asyncio.Lock()
         self.last_sent_at = time.monotonic()
         await super().connect()
-        await self.channel_layer.group_add(self.relay.tick_group, self.channel_name)
+        await self.relay.join(self.channel_name, [self.relay.tick_group])
 
     async def disconnect(self, code: int) -> None:
-        if getattr(self, "flusher", None) is not None:
-            self.flusher.cancel()
-        for group in [self.relay.tick_group, *self.groups_joined]:
-            await self.channel_layer.group_discard(group, self.channel_name)
+        if getattr(self, "writer", None) is not None:
+            self.writer.cancel()
+        await super().disconnect(code)
 
     async def handle(self, text: str | None) -> None:
         message = parse(
@@ -101,24 +117,22 @@ class AvailabilityConsumer(FrameConsumer):
             and message.since > await database_sync_to_async(current_seq)()
         ):
             raise ProtocolError("bad_since", '"since" is ahead of the last event.')
-        self.box = None  # no changes go out until the answer has
-        groups = [self.relay.tile_group(tile) for tile in tiles_of(message.box)]
-        for group in set(self.groups_joined) - set(groups):
-            await self.channel_layer.group_discard(group, self.channel_name)
-        for group in set(groups) - set(self.groups_joined):
-            await self.channel_layer.group_add(group, self.channel_name)
-        self.groups_joined = groups
-        if message.since is not None:
-            events = await self.events_after(message.since, message.box)
-            if events is not None:
-                self.box, self.sent = message.box, message.since
-                self.pending = {event["seq"]: event for event in events[1]}
-                self.seq = events[0]
-                await self.send_changes(always=True)
-                return
-        await self.send_snapshot(message.box)
+        async with self.taking_in:
+            self.box, self.behind = None, False  # no changes go out until the answer has
+            tiles = [self.relay.tile_group(tile) for tile in tiles_of(message.box)]
+            await self.relay.join(self.channel_name, [self.relay.tick_group, *tiles])
+            if message.since is not None:
+                events = await self.events_after(message.since, message.box)
+                if events is not None:
+                    self.box, self.sent = message.box, message.since
+                    self.pending = {event["seq"]: event for event in events[1]}
+                    self.seq = events[0]
+                    await self.send_changes(always=True)
+                    return
+            await self.send_json(await self.take_snapshot(message.box))
 
-    async def send_snapshot(self, box: Box) -> None:
+    async def take_snapshot(self, box: Box) -> dict:
+        """The snapshot message of ``box``; what follows it is counted from its ``seq``."""
         limit = settings.LIVE_SNAPSHOT_LIMIT
         snapshot = await database_sync_to_async(available_spots_in_box)(
             south=box.south, west=box.west, north=box.north, east=box.east, limit=limit
@@ -131,13 +145,15 @@ class AvailabilityConsumer(FrameConsumer):
             )
         self.box, self.sent, self.seq, self.pending = box, seq, seq, {}
         self.last_sent_at = time.monotonic()
-        await self.send_json({"type": "snapshot", "seq": seq, "spots": spots})
+        return {"type": "snapshot", "seq": seq, "spots": spots}
 
-    async def resend_snapshot(self) -> None:
-        try:
-            await self.send_snapshot(self.box)
-        except ProtocolError as error:  # the box has filled up since it was subscribed
-            await self.send_json(error.as_message())
+    def fall_behind(self) -> None:
+        """The client is too far behind to catch up change by change (it does not read fast
+        enough, or the layer dropped too much for it): drop what it has queued, take in
+        nothing more, and send it the present as soon as its socket takes a message."""
+        SNAPSHOTS_RESENT.inc()
+        self.behind, self.pending = True, {}
+        self.schedule_sending()
 
     async def events_after(self, seq: int, box: Box) -> tuple[int, list[dict]] | None:
         """The events in ``box`` from ``seq`` to the last committed and the seq they run to;
@@ -152,45 +168,71 @@ class AvailabilityConsumer(FrameConsumer):
         return through, [event for event in events if box.holds(event["lat"], event["lng"])]
 
     async def live_events(self, message: dict) -> None:
-        if self.box is None:
-            return
-        for event in message["events"]:
-            if event["seq"] > self.seq and self.box.holds(event["lat"], event["lng"]):
-                self.pending[event["seq"]] = event
-        if len(self.pending) > settings.LIVE_REPLAY_LIMIT:
-            # A client that cannot keep up gets the present instead of an ever longer queue.
-            await self.resend_snapshot()
+        async with self.taking_in:
+            if self.box is None or self.behind:
+                return
+            for event in message["events"]:
+                if event["seq"] > self.seq and self.box.holds(event["lat"], event["lng"]):
+                    self.pending[event["seq"]] = event
+            if len(self.pending) > settings.LIVE_REPLAY_LIMIT:
+                self.fall_behind()
 
     async def live_tick(self, message: dict) -> None:
-        if self.box is None or message["seq"] <= self.seq:
-            return
-        if message["from_seq"] > self.seq:
-            # Messages were dropped (a full channel) or the relay started after our snapshot.
-            caught_up = await self.events_after(self.seq, self.box)
-            if caught_up is None:
-                await self.resend_snapshot()
+        async with self.taking_in:
+            if self.box is None or self.behind or message["seq"] <= self.seq:
                 return
-            self.pending.update((event["seq"], event) for event in caught_up[1])
-            self.seq = max(caught_up[0], self.seq)
-        self.seq = max(self.seq, message["seq"])
-        self.schedule_changes()
+            if message["from_seq"] > self.seq:
+                # Messages were dropped (a full channel) or the relay started after our snapshot.
+                caught_up = await self.events_after(self.seq, self.box)
+                if caught_up is None:
+                    self.fall_behind()
+                    return
+                self.pending.update((event["seq"], event) for event in caught_up[1])
+                self.seq = max(caught_up[0], self.seq)
+            self.seq = max(self.seq, message["seq"])
+            self.schedule_sending()
 
-    def schedule_changes(self) -> None:
-        """Sends the events the ticks have closed, at most once a batch interval. An idle
-        socket has no task waking it."""
-        if self.flusher is not None or self.box is None:
+    def schedule_sending(self) -> None:
+        """Sends the events the ticks have closed, at most once a batch interval, or the
+        snapshot of a client fallen behind. One message at a time: while the client does not
+        read, nothing more is written to it, and what it misses meanwhile is bounded (above).
+        An idle socket has no task waking it."""
+        if self.writer is not None and self.behind and not self.writing:
+            self.writer.cancel()  # only waiting out the batch interval: the snapshot goes now
+            self.writer = None
+        if self.writer is not None or self.box is None:
             return
-        if not any(seq <= self.seq for seq in self.pending):
+        if self.behind:
+            wait = 0.0
+        elif any(seq <= self.seq for seq in self.pending):
+            wait = self.last_sent_at + settings.LIVE_BATCH_SECONDS - time.monotonic()
+        else:
             return
-        wait = self.last_sent_at + settings.LIVE_BATCH_SECONDS - time.monotonic()
-        self.flusher = asyncio.create_task(self.send_changes_after(max(wait, 0.0)))
+        self.writer = asyncio.create_task(self.send_after(max(wait, 0.0)))
 
-    async def send_changes_after(self, wait: float) -> None:
+    async def send_after(self, wait: float) -> None:
         await asyncio.sleep(wait)
-        if self.box is not None:
-            await self.send_changes()
-        self.flusher = None
-        self.schedule_changes()  # what came in while this was sent
+        self.writing = True
+        try:
+            if self.behind:
+                await self.send_present()
+            elif self.box is not None:
+                await self.send_changes()
+        except OSError:  # the client is gone; disconnect() follows
+            return
+        self.writer, self.writing = None, False
+        self.schedule_sending()  # what came in while this was sent
+
+    async def send_present(self) -> None:
+        async with self.taking_in:  # no event is taken in while the present is read
+            if not self.behind or self.box is None:
+                return
+            self.behind = False
+            try:
+                message = await self.take_snapshot(self.box)
+            except ProtocolError as error:  # the box has filled up since it was subscribed
+                message = error.as_message()
+        await self.send_json(message)
 
     async def send_changes(self, *, always: bool = False) -> None:
         """What changed since the last message, each spot once, as it ended up. Events still
@@ -223,9 +265,6 @@ class ReservationsConsumer(FrameConsumer):
         self.seq = 0
         await super().connect()
 
-    async def disconnect(self, code: int) -> None:
-        await self.sign_out()
-
     async def handle(self, text: str | None) -> None:
         message = parse_reservations_frame(text, max_bytes=settings.LIVE_MAX_FRAME_BYTES)
         if isinstance(message, Ping):
@@ -235,7 +274,7 @@ class ReservationsConsumer(FrameConsumer):
 
     async def sign_out(self) -> None:
         if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.relay.leave(self.channel_name)
         self.owner = self.token = self.group = None
 
     async def authenticate(self, message: Authenticate) -> None:
@@ -246,7 +285,7 @@ class ReservationsConsumer(FrameConsumer):
         owner = await database_sync_to_async(stream_owner)(message)
         await self.relay.started.wait()
         group = self.relay.owner_group(owner)
-        await self.channel_layer.group_add(group, self.channel_name)
+        await self.relay.join(self.channel_name, [group])
         self.group = group
         seq, reservations = await database_sync_to_async(owners_snapshot)(owner)
         if message.since is not None and message.since > seq:

@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 TILE_DEGREES = 0.05
 # Events read at once; a fuller backlog is read again at once.
 BATCH_EVENTS = 500
+# Channels' own default, for a layer that does not say.
+DEFAULT_GROUP_EXPIRY = 86400
 
 
 def tile_of(lat: float, lng: float) -> tuple[int, int]:
@@ -38,13 +40,34 @@ def tiles_of(box: Box) -> list[tuple[int, int]]:
 
 class Relay:
     """Its groups are named for this process alone: every socket server reads the database
-    itself, so a group shared between servers would deliver each event once per server."""
+    itself, so a group shared between servers would deliver each event once per server.
+
+    It also keeps this process's sockets in their groups: the channel layer forgets a
+    membership ``group_expiry`` after it was added (a day, by default), so a socket open
+    longer would silently stop receiving. One timer re-adds every membership of the process
+    well inside that time; an idle socket has no task of its own."""
 
     def __init__(self) -> None:
         self.prefix = f"live.{uuid.uuid4().hex[:16]}"
         self.layer = get_channel_layer()
         self.task: asyncio.Task | None = None
         self.started = asyncio.Event()
+        # The groups each socket (by channel name) belongs to, as the socket last set them.
+        self.memberships: dict[str, list[str]] = {}
+
+    async def join(self, channel: str, groups: list[str]) -> None:
+        """Puts ``channel`` in exactly ``groups``, and keeps it there until ``leave``."""
+        before = self.memberships.get(channel, [])
+        # Set first: a refresh running meanwhile then sees what no longer holds (below).
+        self.memberships[channel] = groups
+        for group in set(before) - set(groups):
+            await self.layer.group_discard(group, channel)
+        for group in set(groups) - set(before):
+            await self.layer.group_add(group, channel)
+
+    async def leave(self, channel: str) -> None:
+        for group in self.memberships.pop(channel, []):
+            await self.layer.group_discard(group, channel)
 
     def tile_group(self, tile: tuple[int, int]) -> str:
         return f"{self.prefix}.tile.{tile[0]}.{tile[1]}"
@@ -65,6 +88,26 @@ class Relay:
         return self.guest_group(owner.guest_reservation_id)
 
     async def run(self) -> None:
+        await asyncio.gather(self.relay_events(), self.refresh_memberships())
+
+    async def refresh_memberships(self) -> None:
+        """Every quarter of the layer's ``group_expiry``, adds every socket of the process to
+        its groups again, which restarts their expiry."""
+        interval = getattr(self.layer, "group_expiry", DEFAULT_GROUP_EXPIRY) / 4
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                for channel in list(self.memberships):
+                    for group in list(self.memberships.get(channel, [])):
+                        await self.layer.group_add(group, channel)
+                        if group not in self.memberships.get(channel, []):
+                            # The socket left the group (or closed) while this ran.
+                            await self.layer.group_discard(group, channel)
+            except Exception:
+                # Redis restarting must not end the refreshes: the next one adds them again.
+                logger.exception("live relay: refreshing group memberships failed")
+
+    async def relay_events(self) -> None:
         """Follows both outboxes. ``started`` is set once both starting numbers are read, so a
         socket that reads its starting state after it misses nothing in between."""
         while True:

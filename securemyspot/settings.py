@@ -461,8 +461,9 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Prometheus metrics at /metrics, for `Authorization: Bearer <METRICS_TOKEN>` only; without a
 # token the route answers 404 and requests are not counted.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
-# Collectors that read their figures from the database at scrape time; the socket server's
-# open-sockets gauge joins this list when it exists.
+# Collectors that read their figures from the database at scrape time. The socket servers'
+# figures (open sockets) are counted in each socket server and shown at its own /metrics
+# (live/metrics.py, docs/operations.md).
 METRICS_COLLECTORS = [
     "reservations.metrics.ReservationMetrics",
     "payments.metrics.ChargeMetrics",

@@ -43,3 +43,10 @@ def asgi_server(log: Path, **environment: str) -> Iterator[int]:
         what="the ASGI server",
     ):
         yield port
+
+
+@contextmanager
+def socket_server(log: Path, path: str = "/ws/availability/") -> Iterator[str]:
+    """The URL of the socket at ``path`` on a server of the test's own."""
+    with asgi_server(log) as port:
+        yield f"ws://127.0.0.1:{port}{path}"

@@ -1,6 +1,7 @@
 """/ws/availability/ through Channels' communicator: every message a client may send, and
 every bad one, against the test database and the in-memory channel layer."""
 
+import asyncio
 import inspect
 import json
 from collections.abc import Awaitable, Callable
@@ -10,10 +11,12 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.routing import URLRouter
 from channels.testing.websocket import WebsocketCommunicator
+from prometheus_client import REGISTRY
 
 from live import relay
 from live.routing import websocket_urlpatterns
 from live.tests.conftest import MIDTOWN, closing_code, record_event, stop_relays
+from reservations.tests.workers import unavailable
 from spots.tests.factories import ParkingSpotFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -206,6 +209,78 @@ async def test_a_client_too_far_behind_gets_a_fresh_snapshot(socket, inside, set
     message = await socket.receive_json_from(timeout=DEADLINE)
     assert message["type"] == "snapshot"
     assert message["seq"] == 3
+
+
+@pytest.fixture(params=["in-memory", "redis"])
+def layer_forgetting_groups_after_a_second(request, settings) -> None:
+    if request.param == "in-memory":
+        backend, config = "channels.layers.InMemoryChannelLayer", {}
+    else:
+        if not settings.REDIS_URL:
+            unavailable("needs Redis (REDIS_URL) for channels-redis")
+        backend, config = "channels_redis.core.RedisChannelLayer", {"hosts": [settings.REDIS_URL]}
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": backend, "CONFIG": {**config, "group_expiry": 1}}
+    }
+
+
+@with_socket
+async def test_a_socket_open_longer_than_the_layers_group_expiry_still_receives(
+    socket, inside, layer_forgetting_groups_after_a_second
+):
+    snapshot = await subscribe(socket)
+
+    # Time passing is what is tested here: three times as long as the layer keeps a group
+    # membership that is not added again.
+    await asyncio.sleep(3)
+    seq = await record(inside, "taken")
+
+    message = await changes(socket)
+    assert (message["from_seq"], message["seq"], message["taken"]) == (
+        snapshot["seq"],
+        seq,
+        [inside.id],
+    )
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+@with_socket
+async def test_the_open_sockets_gauge_counts_a_socket_until_it_closes(socket):
+    open_now = sample("securemyspot_live_open_sockets")
+    second = WebsocketCommunicator(application, "/ws/availability/")
+    assert (await second.connect(timeout=DEADLINE))[0]
+    assert sample("securemyspot_live_open_sockets") == open_now + 1
+
+    await second.disconnect()
+
+    assert sample("securemyspot_live_open_sockets") == open_now
+
+
+@with_socket
+async def test_messages_sent_are_counted_by_type(socket):
+    pongs = sample("securemyspot_live_messages_sent_total", type="pong")
+
+    await socket.send_json_to({"type": "ping"})
+    await socket.receive_json_from(timeout=DEADLINE)
+
+    assert sample("securemyspot_live_messages_sent_total", type="pong") == pongs + 1
+
+
+@with_socket
+async def test_a_snapshot_resent_to_a_client_too_far_behind_is_counted(socket, inside, settings):
+    settings.LIVE_BATCH_SECONDS = 60
+    settings.LIVE_REPLAY_LIMIT = 2
+    await subscribe(socket)
+    resent = sample("securemyspot_live_snapshots_resent_total")
+
+    for _ in range(3):
+        await record(inside, "updated")
+    await socket.receive_json_from(timeout=DEADLINE)
+
+    assert sample("securemyspot_live_snapshots_resent_total") == resent + 1
 
 
 @with_socket

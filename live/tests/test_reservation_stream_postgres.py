@@ -14,7 +14,7 @@ from websockets.asyncio.client import connect
 
 from accounts.services import issue_token
 from accounts.tests.factories import UserFactory
-from live.tests.test_socket_server_postgres import socket_server
+from live.tests.servers import socket_server
 from reservations.models import Reservation
 from reservations.tests.workers import (  # noqa: F401 (fixtures)
     DEADLINE_SECONDS,

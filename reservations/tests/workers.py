@@ -83,6 +83,8 @@ _WITH_TEST_QUEUES = (
     "app.conf.update(json.loads(os.environ['ENGINE_TEST_CELERY']))\n"
 )
 CELERY_COMMAND = [sys.executable, "-c", _WITH_TEST_QUEUES + "sys.exit(app.start(sys.argv[1:]))\n"]
+# The Procfile's `socket` role: the live sockets (docs/live.md).
+SOCKET_COMMAND = [sys.executable, "-m", "uvicorn", "securemyspot.asgi:application"]
 GUNICORN_COMMAND = [
     sys.executable,
     "-c",
@@ -185,19 +187,47 @@ class Engine:
         """gunicorn, as the Procfile runs it (2 sync workers), on a free loopback port, on the
         test's database and queues; returned once it answers /healthz. Its ``node`` is its base
         URL."""
-        port = free_port()
-        number = sum(process.name.startswith("web") for process in self.processes) + 1
-        server = self._spawn(
-            f"web {number}",
+        server = self._start_server(
+            "web",
             "Booting worker",
-            "securemyspot.wsgi",
-            "--workers=2",
-            f"--bind=127.0.0.1:{port}",
+            lambda port: ["securemyspot.wsgi", "--workers=2", f"--bind=127.0.0.1:{port}"],
             command=GUNICORN_COMMAND,
+        )
+        port = int(server.node.rsplit(":", 1)[1])
+        wait_until(lambda: answers_healthz(port), f"{server.name} answers /healthz")
+        return server
+
+    def start_socket(self, *arguments: str, **environment: str) -> CeleryProcess:
+        """The socket server, as the Procfile runs it (uvicorn), on a free loopback port, on
+        the test's database and Redis, with uvicorn's ``arguments`` and ``environment`` added
+        (``LIVE_REPLAY_LIMIT="5"``); returned once it serves. Its ``node`` is its base URL:
+        the live socket is at ``live.tests.map_clients.socket_url(node)``."""
+        return self._start_server(
+            "socket",
+            "Uvicorn running",
+            lambda port: ["--host=127.0.0.1", f"--port={port}", "--ws-max-size=65536", *arguments],
+            command=SOCKET_COMMAND,
+            environment=environment,
+        )
+
+    def _start_server(
+        self,
+        kind: str,
+        ready: str,
+        arguments: Callable[[int], list[str]],
+        *,
+        command: list[str],
+        environment: dict[str, str] | None = None,
+    ) -> CeleryProcess:
+        """A server of ``kind`` listening on a free loopback port (``arguments(port)``), once it
+        logs ``ready``; its ``node`` is its base URL."""
+        port = free_port()
+        number = sum(process.name.startswith(kind) for process in self.processes) + 1
+        server = self._spawn(
+            f"{kind} {number}", ready, *arguments(port), command=command, environment=environment
         )
         server.node = f"http://127.0.0.1:{port}"
         server.wait_until_ready()
-        wait_until(lambda: answers_healthz(port), f"{server.name} answers /healthz")
         return server
 
     def send(self, task: Task, *args: object) -> AsyncResult:
@@ -266,14 +296,19 @@ class Engine:
         )
 
     def _spawn(
-        self, name: str, ready: str, *arguments: str, command: list[str] = CELERY_COMMAND
+        self,
+        name: str,
+        ready: str,
+        *arguments: str,
+        command: list[str] = CELERY_COMMAND,
+        environment: dict[str, str] | None = None,
     ) -> CeleryProcess:
         log = self.directory / f"{name.replace(' ', '-')}.log"
         with log.open("wb") as output:
             popen = subprocess.Popen(
                 [*command, *arguments],
                 cwd=settings.BASE_DIR,
-                env=self._environment(),
+                env={**self._environment(), **(environment or {})},
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
