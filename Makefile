@@ -16,7 +16,8 @@ export PORT API_PORT SOCKET_PORT
 LOCAL_SECRET_KEY := data/secret_key
 RUN_ENV = SECRET_KEY="$${SECRET_KEY:-$$(cat $(LOCAL_SECRET_KEY))}" \
 	PAYMENT_GATEWAY="$${PAYMENT_GATEWAY:-sandbox}" \
-	SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}"
+	SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}" \
+	STATIC_FROM_SOURCES="$${STATIC_FROM_SOURCES:-false}"
 # `make image`: the service image (Dockerfile, docs/deploy.md).
 IMAGE ?= securemyspot:latest
 BASE_IMAGE ?= python:3.11-slim-bookworm

@@ -90,7 +90,7 @@ def run(options: Options) -> list[Check]:
     print(f"  {machine_load()}")
     with (
         tile_server() as tile_url,
-        WebStack(city.url, MAP_TILE_URL=tile_url) as stack,
+        WebStack(city.url, MAP_TILE_URL=tile_url, STATIC_FROM_SOURCES="false") as stack,
         sync_playwright() as playwright,
     ):
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
