@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pytest
-from playwright.sync_api import BrowserContext, Locator, Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, Route, WebSocketRoute, expect
 
 from payments.tests.charging import GOOD_CARD
 from reservations.tests.workers import wait_until
@@ -309,6 +309,74 @@ def test_a_declined_card_and_a_card_needing_authentication_each_say_what_to_do(p
 
     pay_with(page, GOOD_CARD)
     expect_confirmed(page)
+
+
+class GatedStream:
+    """The page's reservation stream, through the test: what the server sends waits while the
+    gate is shut (``shut``), and reaches the page when it opens (``open``)."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.waiting: list[str | bytes] = []
+        self.pages: list[WebSocketRoute] = []
+        self.is_open = True
+        page.route_web_socket(re.compile("/ws/reservations/"), self._connected)
+
+    def _connected(self, socket: WebSocketRoute) -> None:
+        self.pages.append(socket)
+        socket.connect_to_server().on_message(lambda message: self._from_server(socket, message))
+
+    def _from_server(self, socket: WebSocketRoute, message: str | bytes) -> None:
+        if self.is_open:
+            socket.send(message)
+        else:
+            self.waiting.append(message)
+
+    def shut(self) -> None:
+        self.is_open = False
+
+    def open(self) -> None:
+        self.is_open = True
+        for message in self.waiting:
+            self.pages[-1].send(message)
+        self.waiting.clear()
+
+
+def held_requests(page: Page, pattern: str) -> Callable[[], list[Route]]:
+    """Holds the page's requests to ``pattern`` (a regular expression) until the test lets each
+    go; ``held()``: those made so far."""
+    held: list[Route] = []
+    page.route(re.compile(pattern), lambda route: held.append(route))
+
+    def made() -> list[Route]:
+        page.evaluate("0")  # Playwright hands the test routed requests while it calls it
+        return held
+
+    return made
+
+
+@pytest.mark.parametrize("size", ["phone"])
+def test_a_payment_the_stream_confirms_first_leaves_a_working_page(page, street):
+    stream = GatedStream(page)
+    open_street(page)
+    reserve_as_guest(page, street.spots["here"], new_email("guest"))
+    expect(page.get_by_role("button", name="Save card and confirm")).to_be_enabled(
+        timeout=SERVER_MS
+    )
+    confirming = held_requests(page, "/confirm-successful-setup-intent-")
+    stream.shut()
+
+    pay_with(page, GOOD_CARD)  # the sandbox saves the card and confirms the reservation
+    wait_until(confirming, "the page asks the server to confirm the card")
+    # The stream tells the page first; the page's own request answers after.
+    stream.open()
+    expect(page.get_by_role("heading", name="Time left")).to_be_visible(timeout=SERVER_MS)
+    with page.expect_response(re.compile("/confirm-successful-setup-intent-")):
+        confirming()[0].continue_()
+
+    page.get_by_role("button", name="+15 min").click()
+    expect(page.locator("[data-announce]")).to_contain_text("now ends at")
+    expect(page.locator("[data-status]")).to_have_text("Confirmed")
 
 
 def test_a_hold_that_runs_out_says_so_and_offers_the_spot_again(page, stack, street):
