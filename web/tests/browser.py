@@ -62,6 +62,18 @@ UVICORN_COMMAND = [
 ROUTER_COMMAND = [sys.executable, "-m", "securemyspot.path_router"]
 MANAGE_COMMAND = [sys.executable, "manage.py"]
 
+# manage.py shell's code for Stack.add_spots; %r: the spots, as JSON.
+ADD_SPOTS = """
+import json
+from spots.models import ParkingSpot
+from spots.services import save_spot
+added = [
+    save_spot(spot=ParkingSpot(lat=lat, lng=lng, rate=rate), changed=()).pk
+    for lat, lng, rate in json.loads(%r)
+]
+print(json.dumps(added, separators=(",", ":")))
+"""
+
 # A password Django's validators accept.
 PASSWORD = "kerb-side-42"
 
@@ -254,12 +266,13 @@ class Stack(Engine):
         token: str = "",
         card: str = GOOD_CARD,
         starts_in: timedelta | None = None,
+        spot: int | None = None,
     ) -> dict:
-        """A reservation of the nearest free spot, as a guest (``email``) or signed in
-        (``token``), starting now or ``starts_in`` from now (a booking ahead), paid with the
-        sandbox's ``card`` (``""``: left unpaid, pending payment). The reservation as the API
-        shows it now."""
-        spot = self.free_spot_id()
+        """A reservation of ``spot`` (by default the nearest free spot), as a guest
+        (``email``) or signed in (``token``), starting now or ``starts_in`` from now (a booking
+        ahead), paid with the sandbox's ``card`` (``""``: left unpaid, pending payment). The
+        reservation as the API shows it now."""
+        spot = spot or self.free_spot_id()
         body = {"reservation": {"reservation_length": minutes}}
         if starts_in is not None:
             start = datetime.now(UTC) + starts_in
@@ -308,6 +321,11 @@ class Stack(Engine):
         if done.returncode:
             pytest.fail(f"manage.py {' '.join(arguments)} failed:\n{done.stdout}{done.stderr}")
         return done.stdout
+
+    def add_spots(self, *spots: tuple[str, str, str]) -> list[int]:
+        """New spots offered now at (lat, lng, hourly rate), as an operator adds them in the
+        admin (through ``save_spot``, so live maps hear of them); their ids, in order."""
+        return json.loads(self.manage("shell", "-c", ADD_SPOTS % json.dumps(spots)).split()[-1])
 
     def expire_hold(self, reservation_id: int) -> None:
         """The unpaid hold's time is up now; the hold sweep (every second here) settles it as
@@ -371,6 +389,9 @@ class Stack(Engine):
             # The session's drivers all sign up and in from one address, within minutes.
             "THROTTLE_SIGN_UP": "off",
             "THROTTLE_SIGN_IN": "off",
+            # Counted per account id; in Redis (pass 2) the count outlives the run, and each
+            # run's stacks give their new accounts the ids the last run's had.
+            "THROTTLE_RESEND_VERIFICATION": "off",
             "LOG_FORMAT": "console",
             **self.overrides,
         }

@@ -170,6 +170,7 @@ function say(message, warn = false) {
 
 // --- Showing them: the map, and the list nearest the driver first.
 let renderQueued = false;
+let firstSpotsMarked = false;
 function render() {
   if (renderQueued) return;
   renderQueued = true;
@@ -181,6 +182,10 @@ function render() {
     map.pick(state.pickedId);
     // How many markers are drawn: the canvas has no DOM to count (tests, debugging).
     mapElement.dataset.markers = String(visible.length);
+    if (visible.length && !firstSpotsMarked) {
+      firstSpotsMarked = true;
+      performance.mark("first-spots"); // the page benchmark's "first spots on the map"
+    }
     renderList(visible);
   });
 }

@@ -5,7 +5,7 @@
 //   const payment = mountPayment(container, reservation, { guestEmail });
 //   container.addEventListener("payment-confirmed", ...); // the card is saved: reload it
 //   container.addEventListener("hold-lapsed", ...);       // too late: the spot was released
-//   payment.unmount();                                    // stops its timers
+//   payment.unmount();                                    // stops its timers, drops late answers
 //
 // With a Stripe publishable key (page config) the card is typed into Stripe's Payment Element
 // and confirmed by Stripe.js, which also shows the bank's 3-D Secure challenge; without one (the
@@ -161,6 +161,8 @@ export function mountPayment(container, reservation, { guestEmail = null } = {})
       await wait(delay);
       if (finished) return;
       const answer = await api(routes.confirm, { auth });
+      // The page may have moved on meanwhile: its stream heard first and unmounted this step.
+      if (finished) return;
       if (answer.status === 204) return confirmed();
       if (answer.status !== 409) return fail(firstError(answer.data));
       const data = answer.data || {};
@@ -194,6 +196,7 @@ export function mountPayment(container, reservation, { guestEmail = null } = {})
         body: { client_secret: clientSecret, card_number: input.value },
         auth: false,
       });
+      if (finished) return;
       const intent = answer.data || {};
       if (answer.ok && intent.status === "succeeded") return confirmWithServer();
       if (answer.ok && intent.status === "requires_action") {
@@ -221,6 +224,7 @@ export function mountPayment(container, reservation, { guestEmail = null } = {})
         redirect: "if_required", // cards need no redirect; the bank's check opens in a frame
         confirmParams: { return_url: location.href },
       });
+      if (finished) return;
       if (error?.code === "setup_intent_authentication_failure") {
         return needsAction("Your bank's check was not completed. Try again to authenticate, or use another card.");
       }
