@@ -252,6 +252,8 @@ def test_the_panel_shows_the_price_the_waiver_and_the_walk(page, street):
 
 def test_a_marker_opens_its_spot_and_the_list_works_by_keyboard(page, street):
     open_street(page)
+    # The map has jumped to the driver, whose spot ("here") is under its centre.
+    expect(page.locator("#map")).to_have_attribute("data-located", "true")
 
     box = page.locator("#map").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # "here"

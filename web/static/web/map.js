@@ -58,7 +58,10 @@ export function createMap(element, { tileUrl, attribution, center, onTileError, 
       here?.remove();
       here = L.circleMarker([point.lat, point.lng], { renderer, interactive: false, ...HERE_STYLE });
       here.addTo(map);
-      map.setView([point.lat, point.lng], Math.max(map.getZoom(), START_ZOOM));
+      // A jump, not a glide: the driver's own spot is under the centre at once (and tests
+      // clicking there find it), and the spots of the new view are asked for once.
+      map.setView([point.lat, point.lng], Math.max(map.getZoom(), START_ZOOM), { animate: false });
+      element.dataset.located = "true";
     },
     // [south, west, north, east], as the live feed takes a box.
     box() {
