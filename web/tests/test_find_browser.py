@@ -259,6 +259,8 @@ def test_a_marker_opens_its_spot_and_the_list_works_by_keyboard(page, street):
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # "here"
     expect(page.get_by_role("dialog")).to_contain_text(f"Spot {street.spots['here']}")
     page.keyboard.press("Escape")
+    # Back to the spot's row in the list, once the dialog has closed.
+    expect(row(page, street.spots["here"])).to_be_focused()
 
     row(page, street.spots["block"]).focus()
     page.keyboard.press("Enter")
