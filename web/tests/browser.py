@@ -386,9 +386,11 @@ class Stack(Engine):
             "SITE_URL": self.base_url or super()._environment()["SITE_URL"],
             "MAP_TILE_URL": TILE_URL,
             "HOLD_SWEEP_INTERVAL_SECONDS": "1",
-            # The session's drivers all sign up and in from one address, within minutes.
+            # The session's drivers all sign up, in and book as guests from one address, within
+            # minutes (the throttles have tests of their own in accounts/ and reservations/).
             "THROTTLE_SIGN_UP": "off",
             "THROTTLE_SIGN_IN": "off",
+            "THROTTLE_GUEST_BOOKING": "off",
             # Counted per account id; in Redis (pass 2) the count outlives the run, and each
             # run's stacks give their new accounts the ids the last run's had.
             "THROTTLE_RESEND_VERIFICATION": "off",
