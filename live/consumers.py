@@ -4,6 +4,7 @@ relay's events."""
 import asyncio
 import json
 import time
+from collections import deque
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -78,7 +79,8 @@ class FrameConsumer(AsyncJsonWebsocketConsumer):
 class AvailabilityConsumer(FrameConsumer):
     """State: ``box`` watched; ``sent`` the seq of the client's last snapshot or changes;
     ``seq`` the seq through which ``pending`` (by seq) holds every event in the box;
-    ``behind`` once the client is owed a fresh snapshot instead."""
+    ``behind`` once the client is owed a fresh snapshot instead; ``inbox`` the relay's
+    batches that came while events could not be taken in (a snapshot being read)."""
 
     async def connect(self) -> None:
         self.box: Box | None = None
@@ -91,13 +93,17 @@ class AvailabilityConsumer(FrameConsumer):
         # Held while events are taken in, and while a snapshot is read: an event is either in
         # the snapshot or after it.
         self.taking_in = asyncio.Lock()
+        self.inbox: deque[tuple[int, int, list[dict]]] = deque()
+        self.emptying_inbox: asyncio.Task | None = None
         self.last_sent_at = time.monotonic()
         await super().connect()
-        await self.relay.join(self.channel_name, [self.relay.tick_group])
 
     async def disconnect(self, code: int) -> None:
-        if getattr(self, "writer", None) is not None:
-            self.writer.cancel()
+        for task in (getattr(self, "writer", None), getattr(self, "emptying_inbox", None)):
+            if task is not None:
+                task.cancel()
+        if hasattr(self, "relay"):
+            self.relay.unwatch(self)
         await super().disconnect(code)
 
     async def handle(self, text: str | None) -> None:
@@ -117,10 +123,12 @@ class AvailabilityConsumer(FrameConsumer):
             and message.since > await database_sync_to_async(current_seq)()
         ):
             raise ProtocolError("bad_since", '"since" is ahead of the last event.')
+        # The relay hands out everything after its starting seq; what the socket reads from
+        # the database below is read after that, so nothing falls between the two.
+        await self.relay.started.wait()
         async with self.taking_in:
             self.box, self.behind = None, False  # no changes go out until the answer has
-            tiles = [self.relay.tile_group(tile) for tile in tiles_of(message.box)]
-            await self.relay.join(self.channel_name, [self.relay.tick_group, *tiles])
+            self.relay.watch(self, tiles_of(message.box))
             if message.since is not None:
                 events = await self.events_after(message.since, message.box)
                 if events is not None:
@@ -167,29 +175,37 @@ class AvailabilityConsumer(FrameConsumer):
             return None
         return through, [event for event in events if box.holds(event["lat"], event["lng"])]
 
-    async def live_events(self, message: dict) -> None:
-        async with self.taking_in:
-            if self.box is None or self.behind:
-                return
-            for event in message["events"]:
-                if event["seq"] > self.seq and self.box.holds(event["lat"], event["lng"]):
-                    self.pending[event["seq"]] = event
-            if len(self.pending) > settings.LIVE_REPLAY_LIMIT:
-                self.fall_behind()
+    def take_batch(self, from_seq: int, seq: int, events: list[dict]) -> None:
+        """The relay's batch: the range ``from_seq`` < seq <= ``seq`` and its events in this
+        socket's tiles. Called without yielding; while a snapshot is read (or batches wait
+        before this one), it waits in the inbox."""
+        if self.taking_in.locked() or self.inbox:
+            self.inbox.append((from_seq, seq, events))
+            if self.emptying_inbox is None:
+                self.emptying_inbox = asyncio.create_task(self.empty_inbox())
+            return
+        self.take_in(seq, events)
 
-    async def live_tick(self, message: dict) -> None:
+    async def empty_inbox(self) -> None:
         async with self.taking_in:
-            if self.box is None or self.behind or message["seq"] <= self.seq:
-                return
-            if message["from_seq"] > self.seq:
-                # Messages were dropped (a full channel) or the relay started after our snapshot.
-                caught_up = await self.events_after(self.seq, self.box)
-                if caught_up is None:
-                    self.fall_behind()
-                    return
-                self.pending.update((event["seq"], event) for event in caught_up[1])
-                self.seq = max(caught_up[0], self.seq)
-            self.seq = max(self.seq, message["seq"])
+            while self.inbox:
+                _, seq, events = self.inbox.popleft()
+                self.take_in(seq, events)
+        self.emptying_inbox = None
+
+    def take_in(self, seq: int, events: list[dict]) -> None:
+        """The events in the box after ``seq``; none in the box up to ``seq`` are missing:
+        the relay hands this socket every batch touching its tiles since it began watching,
+        which was before its snapshot or replay was read."""
+        if self.box is None or self.behind or seq <= self.seq:
+            return
+        for event in events:
+            if event["seq"] > self.seq and self.box.holds(event["lat"], event["lng"]):
+                self.pending[event["seq"]] = event
+        self.seq = seq
+        if len(self.pending) > settings.LIVE_REPLAY_LIMIT:
+            self.fall_behind()
+        else:
             self.schedule_sending()
 
     def schedule_sending(self) -> None:

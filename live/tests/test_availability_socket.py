@@ -1,7 +1,6 @@
 """/ws/availability/ through Channels' communicator: every message a client may send, and
 every bad one, against the test database and the in-memory channel layer."""
 
-import asyncio
 import inspect
 import json
 from collections.abc import Awaitable, Callable
@@ -13,10 +12,8 @@ from channels.routing import URLRouter
 from channels.testing.websocket import WebsocketCommunicator
 from prometheus_client import REGISTRY
 
-from live import relay
 from live.routing import websocket_urlpatterns
 from live.tests.conftest import MIDTOWN, closing_code, record_event, stop_relays
-from reservations.tests.workers import unavailable
 from spots.tests.factories import ParkingSpotFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -211,38 +208,6 @@ async def test_a_client_too_far_behind_gets_a_fresh_snapshot(socket, inside, set
     assert message["seq"] == 3
 
 
-@pytest.fixture(params=["in-memory", "redis"])
-def layer_forgetting_groups_after_a_second(request, settings) -> None:
-    if request.param == "in-memory":
-        backend, config = "channels.layers.InMemoryChannelLayer", {}
-    else:
-        if not settings.REDIS_URL:
-            unavailable("needs Redis (REDIS_URL) for channels-redis")
-        backend, config = "channels_redis.core.RedisChannelLayer", {"hosts": [settings.REDIS_URL]}
-    settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": backend, "CONFIG": {**config, "group_expiry": 1}}
-    }
-
-
-@with_socket
-async def test_a_socket_open_longer_than_the_layers_group_expiry_still_receives(
-    socket, inside, layer_forgetting_groups_after_a_second
-):
-    snapshot = await subscribe(socket)
-
-    # Time passing is what is tested here: three times as long as the layer keeps a group
-    # membership that is not added again.
-    await asyncio.sleep(3)
-    seq = await record(inside, "taken")
-
-    message = await changes(socket)
-    assert (message["from_seq"], message["seq"], message["taken"]) == (
-        snapshot["seq"],
-        seq,
-        [inside.id],
-    )
-
-
 def sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
@@ -372,23 +337,3 @@ async def test_too_many_messages_a_second_close_the_socket_with_1008(socket, set
 
     assert await error_code(socket, {"type": "ping"}) == "too_many_messages"
     assert await closing_code(socket) == 1008
-
-
-@with_socket
-async def test_changes_the_relay_did_not_deliver_are_read_from_the_database(socket, inside):
-    snapshot = await subscribe(socket)
-    for running in relay._relays.values():
-        running.task.cancel()  # so that this change reaches the socket by no other way
-    seq = await record(inside, "taken")
-
-    # A range that starts after the socket's last seq: what came before it was lost.
-    await socket.send_input({"type": "live.tick", "from_seq": seq, "seq": seq})
-
-    assert await changes(socket) == {
-        "type": "changes",
-        "from_seq": snapshot["seq"],
-        "seq": seq,
-        "taken": [inside.id],
-        "freed": [],
-        "updated": [],
-    }
