@@ -2,7 +2,6 @@
 relay's events."""
 
 import asyncio
-import json
 import time
 from collections import deque
 
@@ -50,6 +49,11 @@ class FrameConsumer(AsyncJsonWebsocketConsumer):
     async def send_json(self, content: dict, close: bool = False) -> None:
         MESSAGES_SENT.labels(content["type"]).inc()
         await super().send_json(content, close=close)
+
+    async def send_text(self, kind: str, text: str) -> None:
+        """A message already written as JSON text, of type ``kind``."""
+        MESSAGES_SENT.labels(kind).inc()
+        await self.send(text_data=text)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
@@ -118,14 +122,15 @@ class AvailabilityConsumer(FrameConsumer):
             await self.subscribe(message)
 
     async def subscribe(self, message: Subscribe) -> None:
-        if (
-            message.since is not None
-            and message.since > await database_sync_to_async(current_seq)()
-        ):
-            raise ProtocolError("bad_since", '"since" is ahead of the last event.')
         # The relay hands out everything after its starting seq; what the socket reads from
         # the database below is read after that, so nothing falls between the two.
         await self.relay.started.wait()
+        if (
+            message.since is not None
+            and message.since > self.relay.published
+            and message.since > await database_sync_to_async(current_seq)()
+        ):
+            raise ProtocolError("bad_since", '"since" is ahead of the last event.')
         async with self.taking_in:
             self.box, self.behind = None, False  # no changes go out until the answer has
             self.relay.watch(self, tiles_of(message.box))
@@ -137,15 +142,17 @@ class AvailabilityConsumer(FrameConsumer):
                     self.seq = events[0]
                     await self.send_changes(always=True)
                     return
-            await self.send_json(await self.take_snapshot(message.box))
+            await self.send_text("snapshot", await self.take_snapshot(message.box))
 
-    async def take_snapshot(self, box: Box) -> dict:
-        """The snapshot message of ``box``; what follows it is counted from its ``seq``."""
+    async def take_snapshot(self, box: Box) -> str:
+        """The snapshot message of ``box``, as JSON text (the spots' JSON as the database
+        wrote it, not parsed and written again); what follows it is counted from its
+        ``seq``."""
         limit = settings.LIVE_SNAPSHOT_LIMIT
         snapshot = await database_sync_to_async(available_spots_in_box)(
             south=box.south, west=box.west, north=box.north, east=box.east, limit=limit
         )
-        seq, spots = snapshot.seq, [json.loads(spot) for spot in snapshot.spots]
+        seq = snapshot.seq
         if snapshot.truncated:
             self.box = None
             raise ProtocolError(
@@ -153,7 +160,7 @@ class AvailabilityConsumer(FrameConsumer):
             )
         self.box, self.sent, self.seq, self.pending = box, seq, seq, {}
         self.last_sent_at = time.monotonic()
-        return {"type": "snapshot", "seq": seq, "spots": spots}
+        return f'{{"type": "snapshot", "seq": {seq}, "spots": [{", ".join(snapshot.spots)}]}}'
 
     def fall_behind(self) -> None:
         """The client is too far behind to catch up change by change (it does not read fast
@@ -164,8 +171,17 @@ class AvailabilityConsumer(FrameConsumer):
         self.schedule_sending()
 
     async def events_after(self, seq: int, box: Box) -> tuple[int, list[dict]] | None:
-        """The events in ``box`` from ``seq`` to the last committed and the seq they run to;
-        None if there are too many to replay or they are no longer all kept."""
+        """The events in ``box`` after ``seq`` and the seq they run to: from the relay's
+        memory if it holds them all (read in the same step as the socket began watching, so
+        the next batch follows on), else from the database, up to the last committed; None if
+        there are too many to replay or they are no longer all kept."""
+        replayed = self.relay.replay(seq) or await self.events_in_database_after(seq)
+        if replayed is None:
+            return None
+        through, events = replayed
+        return through, [event for event in events if box.holds(event["lat"], event["lng"])]
+
+    async def events_in_database_after(self, seq: int) -> tuple[int, list[dict]] | None:
         limit = settings.LIVE_REPLAY_LIMIT
         last = await database_sync_to_async(current_seq)()
         if last - seq > limit:
@@ -173,7 +189,7 @@ class AvailabilityConsumer(FrameConsumer):
         through, events = await database_sync_to_async(placed_events_after)(seq=seq, limit=limit)
         if through < last:
             return None
-        return through, [event for event in events if box.holds(event["lat"], event["lng"])]
+        return through, events
 
     def take_batch(self, from_seq: int, seq: int, events: list[dict]) -> None:
         """The relay's batch: the range ``from_seq`` < seq <= ``seq`` and its events in this
@@ -245,10 +261,13 @@ class AvailabilityConsumer(FrameConsumer):
                 return
             self.behind = False
             try:
-                message = await self.take_snapshot(self.box)
+                snapshot, refused = await self.take_snapshot(self.box), None
             except ProtocolError as error:  # the box has filled up since it was subscribed
-                message = error.as_message()
-        await self.send_json(message)
+                snapshot, refused = None, error.as_message()
+        if refused is not None:
+            await self.send_json(refused)
+        else:
+            await self.send_text("snapshot", snapshot)
 
     async def send_changes(self, *, always: bool = False) -> None:
         """What changed since the last message, each spot once, as it ended up. Events still

@@ -6,6 +6,7 @@ reservation). It decides nothing: which events exist is the spots' and reservati
 business, which a socket sends is the socket's."""
 
 import asyncio
+import bisect
 import logging
 import math
 import uuid
@@ -67,6 +68,11 @@ class Relay:
         self.task: asyncio.Task | None = None
         self.started = asyncio.Event()
         self.published = 0  # availability: handed out through this seq (once started)
+        # The last events handed out (at least LIVE_REPLAY_LIMIT of them, by seq): every
+        # event after ``recent_from``, so that sockets resuming with ``since`` (a whole
+        # server's clients after a restart or a network blip) need not each read the database.
+        self.recent: list[dict] = []
+        self.recent_from = 0
         self.watchers: dict[tuple[int, int], set[Watcher]] = {}
         self.watched: dict[Watcher, list[tuple[int, int]]] = {}
         # The groups each socket (by channel name) belongs to, as the socket last set them.
@@ -144,7 +150,7 @@ class Relay:
                 # Sockets wait for the start (``started``): the database may be back soon.
                 logger.exception("live relay: reading where to start failed")
                 await asyncio.sleep(settings.LIVE_POLL_SECONDS)
-        self.published = availability
+        self.published = self.recent_from = availability
         self.started.set()
         await asyncio.gather(
             follow(placed_events_after, availability, self.publish, what="availability"),
@@ -170,6 +176,25 @@ class Relay:
         for watcher, watcher_events in touched.items():
             watcher.take_batch(from_seq, seq, watcher_events)
         self.published = seq
+        self.keep_recent(events)
+
+    def keep_recent(self, events: list[dict]) -> None:
+        self.recent.extend(events)
+        keep = settings.LIVE_REPLAY_LIMIT
+        if len(self.recent) > 2 * keep:  # trimmed now and then, not every batch
+            self.recent_from = self.recent[-keep - 1]["seq"]
+            del self.recent[:-keep]
+
+    def replay(self, since: int) -> tuple[int, list[dict]] | None:
+        """Every event handed out after ``since`` and the seq they run to, if the relay still
+        holds them all and they are at most ``LIVE_REPLAY_LIMIT``; else None (read them from
+        the database, or send a snapshot)."""
+        if not self.recent_from <= since <= self.published:
+            return None
+        if self.published - since > settings.LIVE_REPLAY_LIMIT:
+            return None
+        start = bisect.bisect_right(self.recent, since, key=lambda event: event["seq"])
+        return self.published, self.recent[start:]
 
     async def publish_reservation_events(self, from_seq: int, seq: int, events: list[dict]) -> None:
         """Each owner's events to that owner's group: a user's to the user's, a guest's to the

@@ -14,6 +14,7 @@ from prometheus_client import REGISTRY
 
 from live.routing import websocket_urlpatterns
 from live.tests.conftest import MIDTOWN, closing_code, record_event, stop_relays
+from spots.models import AvailabilityEvent
 from spots.tests.factories import ParkingSpotFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -337,3 +338,23 @@ async def test_too_many_messages_a_second_close_the_socket_with_1008(socket, set
 
     assert await error_code(socket, {"type": "ping"}) == "too_many_messages"
     assert await closing_code(socket) == 1008
+
+
+@with_socket
+async def test_a_map_resuming_with_since_is_answered_from_the_relays_memory(socket, inside):
+    snapshot = await subscribe(socket)
+    seq = await record(inside, "taken")
+    await changes(socket)  # the relay has handed the event out
+    # Gone from the database (as if pruned): only the relay's memory still holds it.
+    await sync_to_async(AvailabilityEvent.objects.all().delete)()
+
+    message = await subscribe(socket, since=snapshot["seq"])
+
+    assert message == {
+        "type": "changes",
+        "from_seq": snapshot["seq"],
+        "seq": seq,
+        "taken": [inside.id],
+        "freed": [],
+        "updated": [],
+    }
