@@ -34,13 +34,14 @@ COMMAND_TIMEOUT_S = 600.0
 @dataclass
 class MapSocket:
     """One map: its box, the seq it has seen through, the spots it shows, and each changes
-    message as (arrival, from_seq, seq, spot ids) while ``recording``."""
+    message as (arrival, from_seq, seq, ids taken, ids freed or updated) while
+    ``recording``."""
 
     box: Box
     connection: ClientConnection | None = None
     seq: int | None = None
     shown: set[int] = field(default_factory=set)
-    received: list[tuple[float, int, int, list[int]]] = field(default_factory=list)
+    received: list[tuple[float, int, int, list[int], list[int]]] = field(default_factory=list)
     gaps: int = 0  # a message not starting where the one before ended
     repeated: int = 0  # events received again (a range overlapping one already received)
     duplicate_ids: int = 0  # an id twice in one snapshot
@@ -63,8 +64,10 @@ class MapSocket:
         self.shown.update(freed)
         self.seq = message["seq"]
         if recording:
-            ids = [*message["taken"], *freed, *(spot["id"] for spot in message["updated"])]
-            self.received.append((arrived, message["from_seq"], message["seq"], ids))
+            shown = [*freed, *(spot["id"] for spot in message["updated"])]
+            self.received.append(
+                (arrived, message["from_seq"], message["seq"], message["taken"], shown)
+            )
 
 
 class MapFleet:
@@ -170,17 +173,19 @@ class MapFleet:
             "gaps": sum(map_socket.gaps for map_socket in self.maps),
         }
 
-    def latencies(self, stamps: dict[int, list[Stamp]]) -> list[float]:
-        """For every spot of every recorded message: its arrival less the moment its latest
-        event in the message's range was made (``stamps``: each spot's events, by seq)."""
-        latencies = []
+    def latencies(self, stamps: dict[int, list[Stamp]]) -> dict[str, list[float]]:
+        """For every spot of every recorded message, taken or shown (freed, updated): its
+        arrival less the moment its latest event in the message's range was made
+        (``stamps``: each spot's events, by seq)."""
+        latencies: dict[str, list[float]] = {"taken": [], "shown": []}
         for map_socket in self.maps:
-            for arrived, from_seq, seq, spot_ids in map_socket.received:
-                for spot_id in spot_ids:
-                    events = stamps.get(spot_id, [])
-                    at = bisect.bisect_right(events, (seq, float("inf"))) - 1
-                    if at >= 0 and events[at][0] > from_seq:
-                        latencies.append(arrived - events[at][1])
+            for arrived, from_seq, seq, taken, shown in map_socket.received:
+                for kind, spot_ids in (("taken", taken), ("shown", shown)):
+                    for spot_id in spot_ids:
+                        events = stamps.get(spot_id, [])
+                        at = bisect.bisect_right(events, (seq, float("inf"))) - 1
+                        if at >= 0 and events[at][0] > from_seq:
+                            latencies[kind].append(arrived - events[at][1])
         return latencies
 
 
