@@ -164,8 +164,8 @@ class AvailabilityConsumer(FrameConsumer):
 
     def fall_behind(self) -> None:
         """The client is too far behind to catch up change by change (it does not read fast
-        enough, or the layer dropped too much for it): drop what it has queued, take in
-        nothing more, and send it the present as soon as its socket takes a message."""
+        enough): drop what it has queued, take in nothing more, and send it the present as
+        soon as its socket takes a message."""
         SNAPSHOTS_RESENT.inc()
         self.behind, self.pending = True, {}
         self.schedule_sending()
@@ -225,10 +225,10 @@ class AvailabilityConsumer(FrameConsumer):
             self.schedule_sending()
 
     def schedule_sending(self) -> None:
-        """Sends the events the ticks have closed, at most once a batch interval, or the
-        snapshot of a client fallen behind. One message at a time: while the client does not
-        read, nothing more is written to it, and what it misses meanwhile is bounded (above).
-        An idle socket has no task waking it."""
+        """Sends the events taken in, at most once a batch interval, or the snapshot of a
+        client fallen behind. One message at a time: while the client does not read, nothing
+        more is written to it, and what it misses meanwhile is bounded (above). An idle socket
+        has no task waking it."""
         if self.writer is not None and self.behind and not self.writing:
             self.writer.cancel()  # only waiting out the batch interval: the snapshot goes now
             self.writer = None
@@ -236,7 +236,7 @@ class AvailabilityConsumer(FrameConsumer):
             return
         if self.behind:
             wait = 0.0
-        elif any(seq <= self.seq for seq in self.pending):
+        elif self.pending:
             wait = self.last_sent_at + settings.LIVE_BATCH_SECONDS - time.monotonic()
         else:
             return
@@ -270,9 +270,8 @@ class AvailabilityConsumer(FrameConsumer):
             await self.send_text("snapshot", snapshot)
 
     async def send_changes(self, *, always: bool = False) -> None:
-        """What changed since the last message, each spot once, as it ended up. Events still
-        ahead of ``seq`` (their tick not yet in) wait for the next message."""
-        ready = sorted(seq for seq in self.pending if seq <= self.seq)
+        """What changed since the last message, each spot once, as it ended up."""
+        ready = sorted(self.pending)
         if not ready and not always:
             return
         final: dict[int, dict] = {}
