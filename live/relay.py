@@ -23,8 +23,9 @@ from spots.selectors import current_seq
 
 logger = logging.getLogger(__name__)
 
-# Tiles of 0.05 degree (about 5.5 km north-south): a box of a few km is one to four groups.
-TILE_DEGREES = 0.05
+# Tiles of 0.01 degree (about 1.1 km north-south): a map's box of a km or so is a few tiles, and
+# a batch is handed to the sockets near its events, not to every socket in a district.
+TILE_DEGREES = 0.01
 # Events read at once; a fuller backlog is read again at once.
 BATCH_EVENTS = 500
 # Channels' own default, for a layer that does not say.

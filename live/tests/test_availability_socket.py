@@ -142,7 +142,7 @@ async def test_events_outside_the_box_are_left_out_but_the_range_stays_contiguou
 @with_socket
 async def test_a_new_subscribe_replaces_the_box(socket, inside, outside):
     await subscribe(socket)
-    around_outside = [40.775, -73.99, 40.785, -73.97]
+    around_outside = [40.76, -73.968, 40.77, -73.96]
     await subscribe(socket, bbox=around_outside)
 
     await record(inside, "taken")
