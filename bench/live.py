@@ -62,6 +62,7 @@ EVENT_TABLES = (
     "reservations_reservationeventsequence",
 )
 MAPS_PER_PROCESS = 1250
+OPEN_FILES_BESIDE_SOCKETS = 4096  # the server's database connections, logs, pipes
 WARMUP_SOCKETS = 10
 SETTLE_S = 2.0  # for the sockets' memory to settle, and the last batches to arrive
 PROGRESS_EVERY_S = 5.0
@@ -94,7 +95,7 @@ class Changes:
 
 def run(options: Options) -> list[Check]:
     heading("Live: database")
-    _raise_open_files_limit()
+    _raise_open_files_limit(options.sockets)
     database = seeded_database(DATABASE, spots=SPOTS, reseed=options.reseed)
     empty_tables(database, *ENGINE_TABLES, *EVENT_TABLES)
     bookings = round(options.rate / 2 * options.seconds)
@@ -118,12 +119,22 @@ def run(options: Options) -> list[Check]:
         return _measure(database, broker, options, boxes, booked_spots, ends)
 
 
-def _raise_open_files_limit() -> None:
-    """Thousands of sockets, each a file on both sides: the soft limit (often 1,024) up to the
-    hard one, for this process and every server and client it starts."""
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    say(f"open files limit: {hard:,}")
+def _raise_open_files_limit(sockets: int) -> None:
+    """Thousands of sockets, each a file on both sides: the soft limit (often 1,024) raised for
+    this process and every server and client it starts, which inherit it. Beyond the hard
+    limit only where the process may (root); else to the hard limit, with a warning."""
+    needed = sockets + OPEN_FILES_BESIDE_SOCKETS
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= needed:
+        say(f"open files limit: {soft:,}")
+        return
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, max(hard, needed)))
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        say(f"open files limit: {hard:,}, the hard limit: under the {needed:,} the sockets need")
+        return
+    say(f"open files limit: {needed:,}")
 
 
 def _mark_started(database: Database) -> None:

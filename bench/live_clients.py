@@ -28,7 +28,9 @@ Stamp = tuple[int, float]  # an event's seq, and when it was made (Unix time)
 # Handshakes in flight at once per fleet: the server's listen backlog stays well under its size.
 OPENING_AT_ONCE = 250
 ANSWER_TIMEOUT_S = 60.0
-COMMAND_TIMEOUT_S = 600.0
+# The longest a client process waits for its next command (the whole run, at most) or the
+# bench for an answer.
+COMMAND_TIMEOUT_S = 3600.0
 
 
 @dataclass
