@@ -16,6 +16,7 @@ BENCHMARKS = {
     "booking-cpu": "bench.booking_cpu",
     "engine": "bench.engine",
     "page": "bench.page",
+    "live": "bench.live",
 }
 
 
@@ -26,7 +27,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown benchmark(s): {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
     options = Options(
-        requests=arguments.requests, clients=arguments.clients, reseed=arguments.reseed
+        requests=arguments.requests,
+        clients=arguments.clients,
+        reseed=arguments.reseed,
+        sockets=arguments.sockets,
+        seconds=arguments.seconds,
+        rate=arguments.rate,
     )
     checks: list[Check] = []
     # A `kill` stops the run as Ctrl-C does, so the servers and workers it started are stopped
@@ -75,6 +81,24 @@ def _parser() -> argparse.ArgumentParser:
         "--reseed",
         action="store_true",
         help="recreate and reseed the scratch databases even if they hold the right spots",
+    )
+    parser.add_argument(
+        "--sockets",
+        type=_positive,
+        default=5000,
+        help="live: concurrent map sockets (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seconds",
+        type=_positive,
+        default=60,
+        help="live: seconds of changes (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=_positive,
+        default=100,
+        help="live: changes a second, half bookings, half ends (default: %(default)s)",
     )
     return parser
 

@@ -61,7 +61,7 @@ class GunicornServer:
 
     def worker_memory(self) -> dict[int, WorkerMemory]:
         """Each worker's memory, by pid: the workers are the master's child processes."""
-        return {pid: _memory_of(pid) for pid in self.worker_pids()}
+        return {pid: memory_of(pid) for pid in self.worker_pids()}
 
     def worker_pids(self) -> list[int]:
         return children_of(self._process.pid)
@@ -77,15 +77,7 @@ class WebStack:
         self.port = free_port()
         socket_port = free_port()
         env = django_env(database_url, CONN_MAX_AGE=CONN_MAX_AGE_S, **extra_env)
-        self._socket = BackgroundProcess(
-            f"uvicorn-{socket_port}",
-            [
-                *(sys.executable, "-m", "uvicorn", "securemyspot.asgi:application"),
-                *("--host", HOST, "--port", str(socket_port), "--ws-max-size", "65536"),
-            ],
-            env=env,
-            ready=lambda: accepts_connections(socket_port),
-        )
+        self._socket = socket_server(socket_port, env)
         self._router = BackgroundProcess(
             f"path-router-{self.port}",
             [
@@ -115,6 +107,20 @@ class WebStack:
         self._started.close()
 
 
+def socket_server(port: int, env: dict[str, str]) -> BackgroundProcess:
+    """The socket server (uvicorn) on ``port``, as the Procfile's ``socket`` role runs it."""
+    return BackgroundProcess(
+        f"uvicorn-{port}",
+        [
+            *(sys.executable, "-m", "uvicorn", "securemyspot.asgi:application"),
+            *("--host", HOST, "--port", str(port), "--ws-max-size", "65536"),
+            *("--ws-per-message-deflate", "false"),
+        ],
+        env=env,
+        ready=lambda: accepts_connections(port),
+    )
+
+
 def answers_healthz(port: int) -> bool:
     connection = http.client.HTTPConnection(HOST, port, timeout=5)
     try:
@@ -126,7 +132,8 @@ def answers_healthz(port: int) -> bool:
         connection.close()
 
 
-def _memory_of(pid: int) -> WorkerMemory:
+def memory_of(pid: int) -> WorkerMemory:
+    """A process's resident memory now and at its peak, from /proc."""
     status = dict(
         line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
     )

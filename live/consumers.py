@@ -2,8 +2,8 @@
 relay's events."""
 
 import asyncio
-import json
 import time
+from collections import deque
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -50,6 +50,11 @@ class FrameConsumer(AsyncJsonWebsocketConsumer):
         MESSAGES_SENT.labels(content["type"]).inc()
         await super().send_json(content, close=close)
 
+    async def send_text(self, kind: str, text: str) -> None:
+        """A message already written as JSON text, of type ``kind``."""
+        MESSAGES_SENT.labels(kind).inc()
+        await self.send(text_data=text)
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
             self.count_message()
@@ -78,7 +83,8 @@ class FrameConsumer(AsyncJsonWebsocketConsumer):
 class AvailabilityConsumer(FrameConsumer):
     """State: ``box`` watched; ``sent`` the seq of the client's last snapshot or changes;
     ``seq`` the seq through which ``pending`` (by seq) holds every event in the box;
-    ``behind`` once the client is owed a fresh snapshot instead."""
+    ``behind`` once the client is owed a fresh snapshot instead; ``inbox`` the relay's
+    batches that came while events could not be taken in (a snapshot being read)."""
 
     async def connect(self) -> None:
         self.box: Box | None = None
@@ -91,13 +97,17 @@ class AvailabilityConsumer(FrameConsumer):
         # Held while events are taken in, and while a snapshot is read: an event is either in
         # the snapshot or after it.
         self.taking_in = asyncio.Lock()
+        self.inbox: deque[tuple[int, int, list[dict]]] = deque()
+        self.emptying_inbox: asyncio.Task | None = None
         self.last_sent_at = time.monotonic()
         await super().connect()
-        await self.relay.join(self.channel_name, [self.relay.tick_group])
 
     async def disconnect(self, code: int) -> None:
-        if getattr(self, "writer", None) is not None:
-            self.writer.cancel()
+        for task in (getattr(self, "writer", None), getattr(self, "emptying_inbox", None)):
+            if task is not None:
+                task.cancel()
+        if hasattr(self, "relay"):
+            self.relay.unwatch(self)
         await super().disconnect(code)
 
     async def handle(self, text: str | None) -> None:
@@ -112,15 +122,18 @@ class AvailabilityConsumer(FrameConsumer):
             await self.subscribe(message)
 
     async def subscribe(self, message: Subscribe) -> None:
+        # The relay hands out everything after its starting seq; what the socket reads from
+        # the database below is read after that, so nothing falls between the two.
+        await self.relay.started.wait()
         if (
             message.since is not None
+            and message.since > self.relay.published
             and message.since > await database_sync_to_async(current_seq)()
         ):
             raise ProtocolError("bad_since", '"since" is ahead of the last event.')
         async with self.taking_in:
             self.box, self.behind = None, False  # no changes go out until the answer has
-            tiles = [self.relay.tile_group(tile) for tile in tiles_of(message.box)]
-            await self.relay.join(self.channel_name, [self.relay.tick_group, *tiles])
+            self.relay.watch(self, tiles_of(message.box))
             if message.since is not None:
                 events = await self.events_after(message.since, message.box)
                 if events is not None:
@@ -129,15 +142,17 @@ class AvailabilityConsumer(FrameConsumer):
                     self.seq = events[0]
                     await self.send_changes(always=True)
                     return
-            await self.send_json(await self.take_snapshot(message.box))
+            await self.send_text("snapshot", await self.take_snapshot(message.box))
 
-    async def take_snapshot(self, box: Box) -> dict:
-        """The snapshot message of ``box``; what follows it is counted from its ``seq``."""
+    async def take_snapshot(self, box: Box) -> str:
+        """The snapshot message of ``box``, as JSON text (the spots' JSON as the database
+        wrote it, not parsed and written again); what follows it is counted from its
+        ``seq``."""
         limit = settings.LIVE_SNAPSHOT_LIMIT
         snapshot = await database_sync_to_async(available_spots_in_box)(
             south=box.south, west=box.west, north=box.north, east=box.east, limit=limit
         )
-        seq, spots = snapshot.seq, [json.loads(spot) for spot in snapshot.spots]
+        seq = snapshot.seq
         if snapshot.truncated:
             self.box = None
             raise ProtocolError(
@@ -145,19 +160,28 @@ class AvailabilityConsumer(FrameConsumer):
             )
         self.box, self.sent, self.seq, self.pending = box, seq, seq, {}
         self.last_sent_at = time.monotonic()
-        return {"type": "snapshot", "seq": seq, "spots": spots}
+        return f'{{"type": "snapshot", "seq": {seq}, "spots": [{", ".join(snapshot.spots)}]}}'
 
     def fall_behind(self) -> None:
         """The client is too far behind to catch up change by change (it does not read fast
-        enough, or the layer dropped too much for it): drop what it has queued, take in
-        nothing more, and send it the present as soon as its socket takes a message."""
+        enough): drop what it has queued, take in nothing more, and send it the present as
+        soon as its socket takes a message."""
         SNAPSHOTS_RESENT.inc()
         self.behind, self.pending = True, {}
         self.schedule_sending()
 
     async def events_after(self, seq: int, box: Box) -> tuple[int, list[dict]] | None:
-        """The events in ``box`` from ``seq`` to the last committed and the seq they run to;
-        None if there are too many to replay or they are no longer all kept."""
+        """The events in ``box`` after ``seq`` and the seq they run to: from the relay's
+        memory if it holds them all (read in the same step as the socket began watching, so
+        the next batch follows on), else from the database, up to the last committed; None if
+        there are too many to replay or they are no longer all kept."""
+        replayed = self.relay.replay(seq) or await self.events_in_database_after(seq)
+        if replayed is None:
+            return None
+        through, events = replayed
+        return through, [event for event in events if box.holds(event["lat"], event["lng"])]
+
+    async def events_in_database_after(self, seq: int) -> tuple[int, list[dict]] | None:
         limit = settings.LIVE_REPLAY_LIMIT
         last = await database_sync_to_async(current_seq)()
         if last - seq > limit:
@@ -165,38 +189,46 @@ class AvailabilityConsumer(FrameConsumer):
         through, events = await database_sync_to_async(placed_events_after)(seq=seq, limit=limit)
         if through < last:
             return None
-        return through, [event for event in events if box.holds(event["lat"], event["lng"])]
+        return through, events
 
-    async def live_events(self, message: dict) -> None:
-        async with self.taking_in:
-            if self.box is None or self.behind:
-                return
-            for event in message["events"]:
-                if event["seq"] > self.seq and self.box.holds(event["lat"], event["lng"]):
-                    self.pending[event["seq"]] = event
-            if len(self.pending) > settings.LIVE_REPLAY_LIMIT:
-                self.fall_behind()
+    def take_batch(self, from_seq: int, seq: int, events: list[dict]) -> None:
+        """The relay's batch: the range ``from_seq`` < seq <= ``seq`` and its events in this
+        socket's tiles. Called without yielding; while a snapshot is read (or batches wait
+        before this one), it waits in the inbox."""
+        if self.taking_in.locked() or self.inbox:
+            self.inbox.append((from_seq, seq, events))
+            if self.emptying_inbox is None:
+                self.emptying_inbox = asyncio.create_task(self.empty_inbox())
+            return
+        self.take_in(seq, events)
 
-    async def live_tick(self, message: dict) -> None:
+    async def empty_inbox(self) -> None:
         async with self.taking_in:
-            if self.box is None or self.behind or message["seq"] <= self.seq:
-                return
-            if message["from_seq"] > self.seq:
-                # Messages were dropped (a full channel) or the relay started after our snapshot.
-                caught_up = await self.events_after(self.seq, self.box)
-                if caught_up is None:
-                    self.fall_behind()
-                    return
-                self.pending.update((event["seq"], event) for event in caught_up[1])
-                self.seq = max(caught_up[0], self.seq)
-            self.seq = max(self.seq, message["seq"])
+            while self.inbox:
+                _, seq, events = self.inbox.popleft()
+                self.take_in(seq, events)
+        self.emptying_inbox = None
+
+    def take_in(self, seq: int, events: list[dict]) -> None:
+        """The events in the box after ``seq``; none in the box up to ``seq`` are missing:
+        the relay hands this socket every batch touching its tiles since it began watching,
+        which was before its snapshot or replay was read."""
+        if self.box is None or self.behind or seq <= self.seq:
+            return
+        for event in events:
+            if event["seq"] > self.seq and self.box.holds(event["lat"], event["lng"]):
+                self.pending[event["seq"]] = event
+        self.seq = seq
+        if len(self.pending) > settings.LIVE_REPLAY_LIMIT:
+            self.fall_behind()
+        else:
             self.schedule_sending()
 
     def schedule_sending(self) -> None:
-        """Sends the events the ticks have closed, at most once a batch interval, or the
-        snapshot of a client fallen behind. One message at a time: while the client does not
-        read, nothing more is written to it, and what it misses meanwhile is bounded (above).
-        An idle socket has no task waking it."""
+        """Sends the events taken in, at most once a batch interval, or the snapshot of a
+        client fallen behind. One message at a time: while the client does not read, nothing
+        more is written to it, and what it misses meanwhile is bounded (above). An idle socket
+        has no task waking it."""
         if self.writer is not None and self.behind and not self.writing:
             self.writer.cancel()  # only waiting out the batch interval: the snapshot goes now
             self.writer = None
@@ -204,7 +236,7 @@ class AvailabilityConsumer(FrameConsumer):
             return
         if self.behind:
             wait = 0.0
-        elif any(seq <= self.seq for seq in self.pending):
+        elif self.pending:
             wait = self.last_sent_at + settings.LIVE_BATCH_SECONDS - time.monotonic()
         else:
             return
@@ -229,15 +261,17 @@ class AvailabilityConsumer(FrameConsumer):
                 return
             self.behind = False
             try:
-                message = await self.take_snapshot(self.box)
+                snapshot, refused = await self.take_snapshot(self.box), None
             except ProtocolError as error:  # the box has filled up since it was subscribed
-                message = error.as_message()
-        await self.send_json(message)
+                snapshot, refused = None, error.as_message()
+        if refused is not None:
+            await self.send_json(refused)
+        else:
+            await self.send_text("snapshot", snapshot)
 
     async def send_changes(self, *, always: bool = False) -> None:
-        """What changed since the last message, each spot once, as it ended up. Events still
-        ahead of ``seq`` (their tick not yet in) wait for the next message."""
-        ready = sorted(seq for seq in self.pending if seq <= self.seq)
+        """What changed since the last message, each spot once, as it ended up."""
+        ready = sorted(self.pending)
         if not ready and not always:
             return
         final: dict[int, dict] = {}

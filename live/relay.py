@@ -1,14 +1,17 @@
 """The relay: one task per socket-server process reads the events committed after the last
-one it saw, in both outboxes, and hands them to this process's sockets through the channel
-layer: availability events to one group per tile of the map, reservation events to one group
-per owner (a user, or a guest's reservation). It decides nothing: which events exist is the
-spots' and reservations' business, which a socket sends is the socket's."""
+one it saw, in both outboxes, and hands them to this process's sockets: availability events
+straight to the sockets watching their tiles of the map (a registry in this process),
+reservation events through the channel layer, to one group per owner (a user, or a guest's
+reservation). It decides nothing: which events exist is the spots' and reservations'
+business, which a socket sends is the socket's."""
 
 import asyncio
+import bisect
 import logging
 import math
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -20,12 +23,19 @@ from spots.selectors import current_seq
 
 logger = logging.getLogger(__name__)
 
-# Tiles of 0.05 degree (about 5.5 km north-south): a box of a few km is one to four groups.
-TILE_DEGREES = 0.05
+# Tiles of 0.01 degree (about 1.1 km north-south): a map's box of a km or so is a few tiles, and
+# a batch is handed to the sockets near its events, not to every socket in a district.
+TILE_DEGREES = 0.01
 # Events read at once; a fuller backlog is read again at once.
 BATCH_EVENTS = 500
 # Channels' own default, for a layer that does not say.
 DEFAULT_GROUP_EXPIRY = 86400
+
+
+class Watcher(Protocol):
+    """A socket watching tiles of the map (``live.consumers.AvailabilityConsumer``)."""
+
+    def take_batch(self, from_seq: int, seq: int, events: list[dict]) -> None: ...
 
 
 def tile_of(lat: float, lng: float) -> tuple[int, int]:
@@ -39,21 +49,50 @@ def tiles_of(box: Box) -> list[tuple[int, int]]:
 
 
 class Relay:
-    """Its groups are named for this process alone: every socket server reads the database
-    itself, so a group shared between servers would deliver each event once per server.
+    """Availability events go to this process's sockets directly: every socket server reads
+    the database itself, so nothing needs to cross to another server, and a channel layer's
+    round trip per tile per batch (Redis, with channels-redis) would cost more than the
+    sending. Each batch is handed, synchronously, to every socket watching a tile it touches;
+    ``published`` is the last seq handed out. A socket that gets no batch for a while had
+    nothing in its tiles meanwhile.
 
-    It also keeps this process's sockets in their groups: the channel layer forgets a
-    membership ``group_expiry`` after it was added (a day, by default), so a socket open
-    longer would silently stop receiving. One timer re-adds every membership of the process
-    well inside that time; an idle socket has no task of its own."""
+    Reservation events go through the channel layer, in groups named for this process alone
+    (a group shared between servers would deliver each event once per server). The relay
+    keeps this process's sockets in their groups: the channel layer forgets a membership
+    ``group_expiry`` after it was added (a day, by default), so a socket open longer would
+    silently stop receiving. One timer re-adds every membership of the process well inside
+    that time; an idle socket has no task of its own."""
 
     def __init__(self) -> None:
         self.prefix = f"live.{uuid.uuid4().hex[:16]}"
         self.layer = get_channel_layer()
         self.task: asyncio.Task | None = None
         self.started = asyncio.Event()
+        self.published = 0  # availability: handed out through this seq (once started)
+        # The last events handed out (at least LIVE_REPLAY_LIMIT of them, by seq): every
+        # event after ``recent_from``, so that sockets resuming with ``since`` (a whole
+        # server's clients after a restart or a network blip) need not each read the database.
+        self.recent: list[dict] = []
+        self.recent_from = 0
+        self.watchers: dict[tuple[int, int], set[Watcher]] = {}
+        self.watched: dict[Watcher, list[tuple[int, int]]] = {}
         # The groups each socket (by channel name) belongs to, as the socket last set them.
         self.memberships: dict[str, list[str]] = {}
+
+    def watch(self, watcher: Watcher, tiles: list[tuple[int, int]]) -> None:
+        """From now on, ``watcher`` is handed every batch touching ``tiles`` (and no other)."""
+        self.unwatch(watcher)
+        self.watched[watcher] = tiles
+        for tile in tiles:
+            self.watchers.setdefault(tile, set()).add(watcher)
+
+    def unwatch(self, watcher: Watcher) -> None:
+        for tile in self.watched.pop(watcher, []):
+            watching = self.watchers.get(tile)
+            if watching is not None:
+                watching.discard(watcher)
+                if not watching:
+                    del self.watchers[tile]
 
     async def join(self, channel: str, groups: list[str]) -> None:
         """Puts ``channel`` in exactly ``groups``, and keeps it there until ``leave``."""
@@ -68,13 +107,6 @@ class Relay:
     async def leave(self, channel: str) -> None:
         for group in self.memberships.pop(channel, []):
             await self.layer.group_discard(group, channel)
-
-    def tile_group(self, tile: tuple[int, int]) -> str:
-        return f"{self.prefix}.tile.{tile[0]}.{tile[1]}"
-
-    @property
-    def tick_group(self) -> str:
-        return f"{self.prefix}.tick"
 
     def user_group(self, user_id: int) -> str:
         return f"{self.prefix}.user.{user_id}"
@@ -119,6 +151,7 @@ class Relay:
                 # Sockets wait for the start (``started``): the database may be back soon.
                 logger.exception("live relay: reading where to start failed")
                 await asyncio.sleep(settings.LIVE_POLL_SECONDS)
+        self.published = self.recent_from = availability
         self.started.set()
         await asyncio.gather(
             follow(placed_events_after, availability, self.publish, what="availability"),
@@ -131,19 +164,38 @@ class Relay:
         )
 
     async def publish(self, from_seq: int, seq: int, events: list[dict]) -> None:
-        """Each tile's events, then to every socket the range they cover: a socket that sees
-        a range start after the last one it saw knows it missed messages."""
+        """Hands each socket watching a tile the batch touches the range and the events of
+        its tiles, all without yielding: a socket starting to watch sees the next batch
+        whole."""
         by_tile: dict[tuple[int, int], list[dict]] = {}
         for event in events:
             by_tile.setdefault(tile_of(event["lat"], event["lng"]), []).append(event)
+        touched: dict[Watcher, list[dict]] = {}
         for tile, tile_events in by_tile.items():
-            await self.layer.group_send(
-                self.tile_group(tile),
-                {"type": "live.events", "from_seq": from_seq, "seq": seq, "events": tile_events},
-            )
-        await self.layer.group_send(
-            self.tick_group, {"type": "live.tick", "from_seq": from_seq, "seq": seq}
-        )
+            for watcher in self.watchers.get(tile, ()):
+                touched.setdefault(watcher, []).extend(tile_events)
+        for watcher, watcher_events in touched.items():
+            watcher.take_batch(from_seq, seq, watcher_events)
+        self.published = seq
+        self.keep_recent(events)
+
+    def keep_recent(self, events: list[dict]) -> None:
+        self.recent.extend(events)
+        keep = settings.LIVE_REPLAY_LIMIT
+        if len(self.recent) > 2 * keep:  # trimmed now and then, not every batch
+            self.recent_from = self.recent[-keep - 1]["seq"]
+            del self.recent[:-keep]
+
+    def replay(self, since: int) -> tuple[int, list[dict]] | None:
+        """Every event handed out after ``since`` and the seq they run to, if the relay still
+        holds them all and they are at most ``LIVE_REPLAY_LIMIT``; else None (read them from
+        the database, or send a snapshot)."""
+        if not self.recent_from <= since <= self.published:
+            return None
+        if self.published - since > settings.LIVE_REPLAY_LIMIT:
+            return None
+        start = bisect.bisect_right(self.recent, since, key=lambda event: event["seq"])
+        return self.published, self.recent[start:]
 
     async def publish_reservation_events(self, from_seq: int, seq: int, events: list[dict]) -> None:
         """Each owner's events to that owner's group: a user's to the user's, a guest's to the

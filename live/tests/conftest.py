@@ -7,8 +7,8 @@ from spots.selectors import current_seq
 from spots.services import record_availability_events
 from spots.tests.factories import ParkingSpotFactory
 
-# A box around midtown Manhattan, and a spot inside and one outside it, a little north: on the
-# same tile of the relay (live/relay.py), so only the box keeps it out.
+# A box around midtown Manhattan, and a spot inside and one outside it, a little east: on a
+# tile the box covers (live/relay.py), so only the box keeps it out.
 MIDTOWN = [40.74, -74.00, 40.77, -73.97]
 
 
@@ -26,7 +26,7 @@ def inside(transactional_db):
 
 @pytest.fixture
 def outside(transactional_db):
-    return ParkingSpotFactory(lat="40.780000", lng="-73.980000")
+    return ParkingSpotFactory(lat="40.765000", lng="-73.965000")
 
 
 def record_event(spot, kind: str) -> int:

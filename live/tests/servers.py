@@ -28,7 +28,7 @@ def asgi_server(log: Path, **environment: str) -> Iterator[int]:
     )
     command = [sys.executable, "-m", "uvicorn", "securemyspot.asgi:application"]
     with running_server(
-        [*command, "--host", "127.0.0.1", "--port", str(port)],
+        [*command, "--host", "127.0.0.1", "--port", str(port), "--ws-per-message-deflate", "false"],
         env={
             **os.environ,
             "DATABASE_URL": database_url.geturl(),

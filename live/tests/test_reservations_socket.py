@@ -6,6 +6,7 @@ and charge, a failed payment paid on the payment page), and nobody else's.
 expected event is answered only after every message queued for the socket before it, so a
 pong as the next message means none was."""
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -24,6 +25,7 @@ from live.routing import websocket_urlpatterns
 from live.tests import drivers
 from live.tests.conftest import closing_code, stop_relays
 from live.tests.drivers import Driver
+from reservations.tests.workers import unavailable
 from spots.tests.factories import ParkingSpotFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("sandbox")]
@@ -392,3 +394,29 @@ async def test_too_many_messages_a_second_close_the_socket_with_1008(transaction
         await socket.send_json_to({"type": "ping"})
         assert (await receive(socket))["code"] == "too_many_messages"
         assert await closing_code(socket) == 1008
+
+
+@pytest.fixture(params=["in-memory", "redis"])
+def layer_forgetting_groups_after_a_second(request, settings) -> None:
+    if request.param == "in-memory":
+        backend, config = "channels.layers.InMemoryChannelLayer", {}
+    else:
+        if not settings.REDIS_URL:
+            unavailable("needs Redis (REDIS_URL) for channels-redis")
+        backend, config = "channels_redis.core.RedisChannelLayer", {"hosts": [settings.REDIS_URL]}
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": backend, "CONFIG": {**config, "group_expiry": 1}}
+    }
+
+
+@run
+async def test_a_socket_open_longer_than_the_layers_group_expiry_still_receives(
+    spot, layer_forgetting_groups_after_a_second
+):
+    async with signed_in_socket() as (driver, socket):
+        # Time passing is what is tested here: three times as long as the layer keeps a group
+        # membership that is not added again.
+        await asyncio.sleep(3)
+        reservation = await call(driver.book, spot)
+
+        assert await events(socket, 1) == [("created", reservation.pk)]

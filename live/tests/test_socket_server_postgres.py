@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.tests.factories import PASSWORD, UserFactory
-from bench.server import _memory_of
+from bench.server import memory_of
 from live.tests.map_clients import DEADLINE, MapClient, Site, socket_url
 from reservations.models import Reservation
 from reservations.tests.factories import ReservationFactory
@@ -235,10 +235,10 @@ def test_a_client_that_stops_reading_is_sent_the_present_not_every_change(engine
             return metric(sockets.node, "securemyspot_live_snapshots_resent_total") >= 1
 
         wait_until(client_dropped, "the server gives up on the client that does not read")
-        memory_when_dropped = _memory_of(sockets.popen.pid).rss_mb
+        memory_when_dropped = memory_of(sockets.popen.pid).rss_mb
         for _ in range(MISSED_ROUNDS):
             withdraw_and_offer_every_spot()
-        memory_after = _memory_of(sockets.popen.pid).rss_mb
+        memory_after = memory_of(sockets.popen.pid).rss_mb
 
         stalled.current_through(current_seq())  # it reads again
 

@@ -193,6 +193,7 @@ class Stack(Engine):
                 "--host=127.0.0.1",
                 f"--port={socket_port}",
                 "--ws-max-size=65536",
+                "--ws-per-message-deflate=false",
                 command=UVICORN_COMMAND,
             ),
             self._spawn_worker(),

@@ -1,0 +1,278 @@
+"""The maps of the live benchmark: many WebSockets on /ws/availability/ per process, each
+watching one box, keeping its view as a map does (the snapshot, each change applied) and
+noting when each message arrived.
+
+A ``MapFleet`` is one client process, driven from the bench process over a pipe: it opens its
+sockets, counts what arrives, then answers for its views, its latencies and a reconnect storm.
+Several fleets run at once so that the clients' own CPU time is spread over processes.
+"""
+
+import asyncio
+import bisect
+import json
+import multiprocessing
+import signal
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import WebSocketException
+
+Box = tuple[float, float, float, float]  # south, west, north, east
+PlacedSpot = tuple[int, float, float]  # id, lat, lng
+Stamp = tuple[int, float]  # an event's seq, and when it was made (Unix time)
+
+# Handshakes in flight at once per fleet: the server's listen backlog stays well under its size.
+OPENING_AT_ONCE = 250
+ANSWER_TIMEOUT_S = 60.0
+# The longest a client process waits for its next command (the whole run, at most) or the
+# bench for an answer.
+COMMAND_TIMEOUT_S = 3600.0
+
+
+@dataclass
+class MapSocket:
+    """One map: its box, the seq it has seen through, the spots it shows, and each changes
+    message as (arrival, from_seq, seq, ids taken, ids freed or updated) while
+    ``recording``."""
+
+    box: Box
+    connection: ClientConnection | None = None
+    seq: int | None = None
+    shown: set[int] = field(default_factory=set)
+    received: list[tuple[float, int, int, list[int], list[int]]] = field(default_factory=list)
+    gaps: int = 0  # a message not starting where the one before ended
+    repeated: int = 0  # events received again (a range overlapping one already received)
+    duplicate_ids: int = 0  # an id twice in one snapshot
+    resumed: str = ""  # how its last subscribe with ``since`` was answered
+    answered_at: float = 0.0  # time.monotonic() of the answer to its last subscribe
+    reader: asyncio.Task | None = None
+
+    def take_snapshot(self, message: dict) -> None:
+        ids = [spot["id"] for spot in message["spots"]]
+        self.duplicate_ids += len(ids) - len(set(ids))
+        self.shown, self.seq = set(ids), message["seq"]
+
+    def take_changes(self, message: dict, arrived: float, recording: bool) -> None:
+        if message["from_seq"] != self.seq:
+            self.gaps += 1
+            if self.seq is not None and message["from_seq"] < self.seq:
+                self.repeated += self.seq - message["from_seq"]
+        freed = [spot["id"] for spot in message["freed"]]
+        self.shown.difference_update(message["taken"])
+        self.shown.update(freed)
+        self.seq = message["seq"]
+        if recording:
+            shown = [*freed, *(spot["id"] for spot in message["updated"])]
+            self.received.append(
+                (arrived, message["from_seq"], message["seq"], message["taken"], shown)
+            )
+
+
+class MapFleet:
+    """The sockets of one client process and what it is asked to do with them."""
+
+    def __init__(self, url: str, boxes: Sequence[Box], counter: Any) -> None:
+        self.url = url
+        self.maps = [MapSocket(box=tuple(box)) for box in boxes]
+        self.counter = counter  # changes messages received, shared with the bench process
+        self.recording = False
+        self.opening = asyncio.Semaphore(OPENING_AT_ONCE)
+
+    async def subscribe(self, map_socket: MapSocket, since: int | None) -> str:
+        """Connects and subscribes; returns once the answer is in: "snapshot", "changes"
+        (resumed from ``since``), or the error it met."""
+        async with self.opening:
+            try:
+                map_socket.connection = await connect(
+                    self.url, max_size=None, compression=None, open_timeout=ANSWER_TIMEOUT_S
+                )
+                await map_socket.connection.send(
+                    json.dumps({"type": "subscribe", "bbox": list(map_socket.box), "since": since})
+                )
+                answer = json.loads(
+                    await asyncio.wait_for(map_socket.connection.recv(), ANSWER_TIMEOUT_S)
+                )
+            except (OSError, TimeoutError, WebSocketException) as error:
+                return type(error).__name__
+        map_socket.answered_at = time.monotonic()
+        if answer["type"] == "snapshot":
+            map_socket.take_snapshot(answer)
+        elif answer["type"] == "changes":
+            map_socket.take_changes(answer, time.time(), self.recording)
+        else:
+            return f"{answer['type']} {answer.get('code', '')}"
+        map_socket.reader = asyncio.create_task(self.read(map_socket))
+        return answer["type"]
+
+    async def read(self, map_socket: MapSocket) -> None:
+        try:
+            async for text in map_socket.connection:
+                arrived = time.time()
+                message = json.loads(text)
+                if message["type"] == "changes":
+                    map_socket.take_changes(message, arrived, self.recording)
+                    self.counter.value += 1
+                elif message["type"] == "snapshot":
+                    map_socket.take_snapshot(message)
+        except WebSocketException:
+            return
+
+    async def open(self) -> dict[str, int]:
+        answers = await asyncio.gather(*(self.subscribe(map_, None) for map_ in self.maps))
+        return _counted(answers)
+
+    async def close(self) -> None:
+        for map_socket in self.maps:
+            if map_socket.reader is not None:
+                map_socket.reader.cancel()
+        await asyncio.gather(
+            *(map_.connection.close() for map_ in self.maps if map_.connection is not None),
+            return_exceptions=True,
+        )
+
+    async def storm(self, started: float) -> dict[str, Any]:
+        """Every socket closed at once, then every one resubscribing with ``since``, all at
+        once: how each was answered, and when the last answer came (after ``started``)."""
+        await self.close()
+        sinces = [map_socket.seq for map_socket in self.maps]
+        gaps_before = sum(map_socket.gaps for map_socket in self.maps)
+        answers = await asyncio.gather(
+            *(
+                self.subscribe(map_socket, since)
+                for map_socket, since in zip(self.maps, sinces, strict=True)
+            )
+        )
+        answered = [map_.answered_at - started for map_ in self.maps if map_.answered_at > started]
+        return {
+            "answers": _counted(answers),
+            "seconds": sorted(answered),
+            "gaps": sum(map_socket.gaps for map_socket in self.maps) - gaps_before,
+            "seqs": [map_socket.seq for map_socket in self.maps],
+        }
+
+    def views(self, available: Sequence[PlacedSpot]) -> dict[str, int]:
+        """Each map's view against the spots available in its box: missed (available, not
+        shown), stale (shown, not available), and what arrived twice or out of order."""
+        by_lat = sorted(available, key=lambda spot: spot[1])
+        lats = [spot[1] for spot in by_lat]
+        missed = stale = 0
+        for map_socket in self.maps:
+            south, west, north, east = map_socket.box
+            low, high = bisect.bisect_left(lats, south), bisect.bisect_right(lats, north)
+            expected = {spot_id for spot_id, _, lng in by_lat[low:high] if west <= lng <= east}
+            missed += len(expected - map_socket.shown)
+            stale += len(map_socket.shown - expected)
+        return {
+            "maps": len(self.maps),
+            "missed": missed,
+            "stale": stale,
+            "repeated": sum(map_socket.repeated for map_socket in self.maps),
+            "duplicate_ids": sum(map_socket.duplicate_ids for map_socket in self.maps),
+            "gaps": sum(map_socket.gaps for map_socket in self.maps),
+        }
+
+    def latencies(self, stamps: dict[int, list[Stamp]]) -> dict[str, list[float]]:
+        """For every spot of every recorded message, taken or shown (freed, updated): its
+        arrival less the moment its latest event in the message's range was made
+        (``stamps``: each spot's events, by seq)."""
+        latencies: dict[str, list[float]] = {"taken": [], "shown": []}
+        for map_socket in self.maps:
+            for arrived, from_seq, seq, taken, shown in map_socket.received:
+                for kind, spot_ids in (("taken", taken), ("shown", shown)):
+                    for spot_id in spot_ids:
+                        events = stamps.get(spot_id, [])
+                        at = bisect.bisect_right(events, (seq, float("inf"))) - 1
+                        if at >= 0 and events[at][0] > from_seq:
+                            latencies[kind].append(arrived - events[at][1])
+        return latencies
+
+
+def _counted(answers: Sequence[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for answer in answers:
+        counts[answer] = counts.get(answer, 0) + 1
+    return counts
+
+
+async def _serve(pipe: Connection, fleet: MapFleet) -> None:
+    """Runs the fleet's commands, read from ``pipe`` while its sockets read their messages."""
+    loop = asyncio.get_running_loop()
+    commands: asyncio.Queue = asyncio.Queue()
+    loop.add_reader(pipe.fileno(), lambda: commands.put_nowait(pipe.recv()))
+    while True:
+        command, argument = await asyncio.wait_for(commands.get(), COMMAND_TIMEOUT_S)
+        if command == "open":
+            pipe.send(await fleet.open())
+        elif command == "record":
+            fleet.recording = argument
+            pipe.send(None)
+        elif command == "views":
+            pipe.send(fleet.views(argument))
+        elif command == "latencies":
+            pipe.send(fleet.latencies(argument))
+        elif command == "storm":
+            pipe.send(await fleet.storm(argument))
+        elif command == "close":
+            await fleet.close()
+            pipe.send(None)
+            return
+
+
+def _fleet_main(pipe: Connection, url: str, boxes: Sequence[Box], counter: Any) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the bench process's to handle
+    asyncio.run(_serve(pipe, MapFleet(url, boxes, counter)))
+
+
+class Fleets:
+    """``processes`` client processes sharing ``boxes``, one socket per box; each command goes
+    to all of them at once and their answers come back as a list. The processes are ended on
+    leaving the ``with`` block, however it is left."""
+
+    def __init__(self, url: str, boxes: Sequence[Box], processes: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.counters = [context.Value("q", 0, lock=False) for _ in range(processes)]
+        self.pipes: list[Connection] = []
+        self.processes = []
+        for index, counter in enumerate(self.counters):
+            ours, theirs = context.Pipe()
+            self.pipes.append(ours)
+            self.processes.append(
+                context.Process(
+                    target=_fleet_main,
+                    args=(theirs, url, list(boxes[index::processes]), counter),
+                    name=f"live-maps-{index}",
+                    daemon=True,
+                )
+            )
+
+    def __enter__(self) -> "Fleets":
+        for process in self.processes:
+            process.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            process.join(timeout=10)
+
+    @property
+    def pids(self) -> list[int]:
+        return [process.pid for process in self.processes]
+
+    def ask(self, command: str, argument: Any = None, *, timeout_s: float = COMMAND_TIMEOUT_S):
+        for pipe in self.pipes:
+            pipe.send((command, argument))
+        answers = []
+        for pipe in self.pipes:
+            if not pipe.poll(timeout_s):
+                raise TimeoutError(f"the map clients did not answer {command!r}")
+            answers.append(pipe.recv())
+        return answers
+
+    def messages(self) -> int:
+        return sum(counter.value for counter in self.counters)
