@@ -17,8 +17,10 @@ second for ``--seconds``:
   client does: what that needs, what gunicorn sustains, and how stale it leaves a map.
 """
 
+import http.client
 import math
 import resource
+import secrets
 import threading
 import time
 from collections.abc import Sequence
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import psycopg
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.booking import GuestBookingTarget, booking_job
 from bench.broker import Broker, scratch_broker
@@ -75,6 +78,15 @@ ENDS_TIMEOUT_S = 60.0
 
 POLL_EVERY_S = 5.0  # the original client's polling interval
 POLL_QUERY = {"unit": "km", "dist": "0.5"}  # about the box each map watches
+
+# The socket server's own delay figures (live/metrics.py), from each event's write: to its
+# relay reading it (by kind), and to the changes message holding it being written to a socket.
+SERVER_DELAYS = {
+    "securemyspot_live_event_read_delay_seconds:taken": "taken: read by the relay (per event)",
+    "securemyspot_live_event_read_delay_seconds:freed": "freed: read by the relay (per event)",
+    "securemyspot_live_changes_written_delay_seconds": "written to the socket (per message)",
+}
+SERVER_DELAY_HEADERS = ("p50 ms <=", "p95 ms <=", "p99 ms <=")
 
 P99_UNDER_MS = 500.0
 MEMORY_PER_SOCKET_UNDER_KB = 64.0
@@ -170,7 +182,10 @@ def _measure(
     ends: int,
 ) -> list[Check]:
     services = {"REDIS_URL": broker.redis_url, "CELERY_BROKER_URL": broker.celery_broker_url}
-    env = django_env(database.url, CONN_MAX_AGE=CONN_MAX_AGE_S, **services)
+    metrics_token = secrets.token_hex(16)
+    env = django_env(
+        database.url, CONN_MAX_AGE=CONN_MAX_AGE_S, METRICS_TOKEN=metrics_token, **services
+    )
     socket_port = free_port()
     sockets_url = f"ws://{HOST}:{socket_port}/ws/availability/"
     with (
@@ -206,12 +221,14 @@ def _measure(
                 f"map clients ({processes} processes)": lambda: fleets.pids,
             }
             fleets.ask("record", True)
+            delays_before = _server_delays(socket_port, metrics_token)
             with CpuAccount(groups) as cpu:
                 socket_cpu_before = cpu_seconds(uvicorn.pid)
                 changes = _drive_changes(
                     database, gunicorn.port, booked_spots, ends, fleets, options
                 )
                 socket_cpu_s = cpu_seconds(uvicorn.pid) - socket_cpu_before
+            delays = _delays_between(delays_before, _server_delays(socket_port, metrics_token))
             fleets.ask("record", False)
             messages = fleets.messages()
             views = _merged(fleets.ask("views", _available(database, boxes)))
@@ -226,6 +243,7 @@ def _measure(
                 messages,
                 views,
                 latencies,
+                delays,
             )
             checks += _storm(database, fleets, boxes)
         checks += _polling(gunicorn.port, boxes, options, latencies)
@@ -384,6 +402,7 @@ def _report_run(
     messages: int,
     views: dict,
     latencies: dict[str, list[float]],
+    delays: dict[str, list[tuple[float, float]]],
 ) -> list[Check]:
     heading(f"Live: {options.sockets:,} maps, {options.rate:g} changes/s for {options.seconds} s")
     events = changes.last_seq - changes.first_seq
@@ -404,6 +423,23 @@ def _report_run(
             ("commit to map", "deliveries", "p50 ms", "p95 ms", "p99 ms", "max ms"),
             [_latency_row(label, latencies[kind]) for kind, label in labels.items()],
         )
+    )
+    print(
+        table(
+            ("in the socket server, from the write", "count", *SERVER_DELAY_HEADERS),
+            [
+                (
+                    label,
+                    f"{int(delays[name][-1][1]):,}" if delays[name] else "0",
+                    *(_bucket_percentile(delays[name], share) for share in (50, 95, 99)),
+                )
+                for name, label in SERVER_DELAYS.items()
+            ],
+        )
+    )
+    print(
+        "  (the socket server's histograms: each figure is its bucket's upper bound; the rest of"
+        " commit to map is the network and the map's own event loop)"
     )
     per_message_ms = socket_cpu_s * 1000 / messages if messages else math.nan
     print(
@@ -453,6 +489,50 @@ def _report_run(
             views["repeated"] + views["duplicate_ids"] + views["gaps"] == 0,
         ),
     ]
+
+
+def _server_delays(port: int, token: str) -> dict[str, list[tuple[float, float]]]:
+    """The socket server's delay histograms at ``/metrics``: for each (by kind, where it has
+    one), its buckets as (upper bound in seconds, observations up to it)."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=30)
+    try:
+        connection.request("GET", "/metrics", headers={"Authorization": f"Bearer {token}"})
+        text = connection.getresponse().read().decode()
+    finally:
+        connection.close()
+    delays: dict[str, list[tuple[float, float]]] = {name: [] for name in SERVER_DELAYS}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if not sample.name.endswith("_bucket"):
+                continue
+            name = family.name
+            if "kind" in sample.labels:
+                name += f":{sample.labels['kind']}"
+            if name in delays:
+                delays[name].append((float(sample.labels["le"]), sample.value))
+    return delays
+
+
+def _delays_between(
+    before: dict[str, list[tuple[float, float]]], after: dict[str, list[tuple[float, float]]]
+) -> dict[str, list[tuple[float, float]]]:
+    return {
+        name: [(bound, count - dict(before[name]).get(bound, 0.0)) for bound, count in after[name]]
+        for name in after
+    }
+
+
+def _bucket_percentile(buckets: Sequence[tuple[float, float]], share: float) -> str:
+    """The upper bound of the bucket holding the percentile, in ms ("> 10,000" past the last)."""
+    if not buckets or not buckets[-1][1]:
+        return "-"
+    rank = share / 100 * buckets[-1][1]
+    for bound, count in buckets:
+        if count >= rank:
+            if math.isinf(bound):
+                return f"> {buckets[-2][0] * 1000:,.0f}"
+            return f"{bound * 1000:,.0f}"
+    return "-"
 
 
 def _latency_row(label: str, latencies: Sequence[float]) -> tuple[str, ...]:

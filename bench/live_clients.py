@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import WebSocketException
+from picows import WSCloseCode, WSError, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 Box = tuple[float, float, float, float]  # south, west, north, east
 PlacedSpot = tuple[int, float, float]  # id, lat, lng
@@ -28,6 +27,7 @@ Stamp = tuple[int, float]  # an event's seq, and when it was made (Unix time)
 # Handshakes in flight at once per fleet: the server's listen backlog stays well under its size.
 OPENING_AT_ONCE = 250
 ANSWER_TIMEOUT_S = 60.0
+MAX_FRAME_BYTES = 64 * 1024 * 1024  # a snapshot of a dense box is a few hundred KB
 # The longest a client process waits for its next command (the whole run, at most) or the
 # bench for an answer.
 COMMAND_TIMEOUT_S = 3600.0
@@ -40,7 +40,7 @@ class MapSocket:
     ``recording``."""
 
     box: Box
-    connection: ClientConnection | None = None
+    connection: WSTransport | None = None
     seq: int | None = None
     shown: set[int] = field(default_factory=set)
     received: list[tuple[float, int, int, list[int], list[int]]] = field(default_factory=list)
@@ -49,7 +49,6 @@ class MapSocket:
     duplicate_ids: int = 0  # an id twice in one snapshot
     resumed: str = ""  # how its last subscribe with ``since`` was answered
     answered_at: float = 0.0  # time.monotonic() of the answer to its last subscribe
-    reader: asyncio.Task | None = None
 
     def take_snapshot(self, message: dict) -> None:
         ids = [spot["id"] for spot in message["spots"]]
@@ -72,6 +71,33 @@ class MapSocket:
             )
 
 
+class MapListener(WSListener):
+    """One map's socket (picows: frames handed to a callback as they are read, parsed in C;
+    the server's pings answered by picows). The first message answers ``answer``."""
+
+    def __init__(self, fleet: "MapFleet", map_socket: MapSocket, answer: asyncio.Future) -> None:
+        self.fleet, self.map_socket, self.answer = fleet, map_socket, answer
+        self.parts: list[bytes] = []  # a message in several frames, until its last
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type in (WSMsgType.TEXT, WSMsgType.CONTINUATION):
+            arrived = time.time()
+            self.parts.append(frame.get_payload_as_bytes())
+            if not frame.fin:
+                return
+            text, self.parts = b"".join(self.parts).decode(), []
+            kind = self.fleet.take_message(self.map_socket, text, arrived)
+            if not self.answer.done():
+                self.answer.set_result(kind)
+        elif frame.msg_type == WSMsgType.CLOSE:
+            transport.send_close(frame.get_close_code())
+            transport.disconnect()
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        if not self.answer.done():
+            self.answer.set_result("closed")
+
+
 class MapFleet:
     """The sockets of one client process and what it is asked to do with them."""
 
@@ -86,51 +112,49 @@ class MapFleet:
         """Connects and subscribes; returns once the answer is in: "snapshot", "changes"
         (resumed from ``since``), or the error it met."""
         async with self.opening:
+            answer: asyncio.Future = asyncio.get_running_loop().create_future()
             try:
-                map_socket.connection = await connect(
-                    self.url, max_size=None, compression=None, open_timeout=ANSWER_TIMEOUT_S
+                map_socket.connection, _ = await ws_connect(
+                    lambda: MapListener(self, map_socket, answer),
+                    self.url,
+                    websocket_handshake_timeout=ANSWER_TIMEOUT_S,
+                    max_frame_size=MAX_FRAME_BYTES,
                 )
-                await map_socket.connection.send(
-                    json.dumps({"type": "subscribe", "bbox": list(map_socket.box), "since": since})
-                )
-                answer = json.loads(
-                    await asyncio.wait_for(map_socket.connection.recv(), ANSWER_TIMEOUT_S)
-                )
-            except (OSError, TimeoutError, WebSocketException) as error:
+                subscribe = {"type": "subscribe", "bbox": list(map_socket.box), "since": since}
+                map_socket.connection.send(WSMsgType.TEXT, json.dumps(subscribe).encode())
+                kind = await asyncio.wait_for(answer, ANSWER_TIMEOUT_S)
+            except (OSError, TimeoutError, WSError) as error:
                 return type(error).__name__
         map_socket.answered_at = time.monotonic()
-        if answer["type"] == "snapshot":
-            map_socket.take_snapshot(answer)
-        elif answer["type"] == "changes":
-            map_socket.take_changes(answer, time.time(), self.recording)
-        else:
-            return f"{answer['type']} {answer.get('code', '')}"
-        map_socket.reader = asyncio.create_task(self.read(map_socket))
-        return answer["type"]
+        return kind
 
-    async def read(self, map_socket: MapSocket) -> None:
-        try:
-            async for text in map_socket.connection:
-                arrived = time.time()
-                message = json.loads(text)
-                if message["type"] == "changes":
-                    map_socket.take_changes(message, arrived, self.recording)
-                    self.counter.value += 1
-                elif message["type"] == "snapshot":
-                    map_socket.take_snapshot(message)
-        except WebSocketException:
-            return
+    def take_message(self, map_socket: MapSocket, text: str, arrived: float) -> str:
+        """A message from the server, as it arrives (in the socket's callback, no task in
+        between: the maps' own event loops are part of what is measured)."""
+        message = json.loads(text)
+        if message["type"] == "changes":
+            map_socket.take_changes(message, arrived, self.recording)
+            self.counter.value += 1
+        elif message["type"] == "snapshot":
+            map_socket.take_snapshot(message)
+        else:
+            return f"{message['type']} {message.get('code', '')}"
+        return message["type"]
 
     async def open(self) -> dict[str, int]:
         answers = await asyncio.gather(*(self.subscribe(map_, None) for map_ in self.maps))
         return _counted(answers)
 
     async def close(self) -> None:
-        for map_socket in self.maps:
-            if map_socket.reader is not None:
-                map_socket.reader.cancel()
+        connections = [map_.connection for map_ in self.maps if map_.connection is not None]
+        for connection in connections:
+            connection.send_close(WSCloseCode.OK)
+            connection.disconnect()
         await asyncio.gather(
-            *(map_.connection.close() for map_ in self.maps if map_.connection is not None),
+            *(
+                asyncio.wait_for(connection.wait_disconnected(), ANSWER_TIMEOUT_S)
+                for connection in connections
+            ),
             return_exceptions=True,
         )
 

@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from live.metrics import MESSAGES_SENT, OPEN_SOCKETS, SNAPSHOTS_RESENT
+from live.metrics import CHANGES_WRITTEN_DELAY, MESSAGES_SENT, OPEN_SOCKETS, SNAPSHOTS_RESENT
 from live.owners import stream_owner, token_still_valid
 from live.protocol import (
     POLICY_VIOLATION,
@@ -44,16 +44,15 @@ class FrameConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "relay"):
             OPEN_SOCKETS.dec()
-            await self.relay.leave(self.channel_name)
 
     async def send_json(self, content: dict, close: bool = False) -> None:
         MESSAGES_SENT.labels(content["type"]).inc()
         await super().send_json(content, close=close)
 
     async def send_text(self, kind: str, text: str) -> None:
-        """A message already written as JSON text, of type ``kind``."""
+        """A message already written as JSON text, of type ``kind``, straight to the server."""
         MESSAGES_SENT.labels(kind).inc()
-        await self.send(text_data=text)
+        await self.base_send({"type": "websocket.send", "text": text})
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
@@ -85,6 +84,10 @@ class AvailabilityConsumer(FrameConsumer):
     ``seq`` the seq through which ``pending`` (by seq) holds every event in the box;
     ``behind`` once the client is owed a fresh snapshot instead; ``inbox`` the relay's
     batches that came while events could not be taken in (a snapshot being read)."""
+
+    # No channel layer: the relay hands this socket its events in-process (live/relay.py).
+    # With one, Channels would give every map a channel and a receiving task of its own.
+    channel_layer_alias = "none: the relay hands availability events in-process"
 
     async def connect(self) -> None:
         self.box: Box | None = None
@@ -243,7 +246,8 @@ class AvailabilityConsumer(FrameConsumer):
         self.writer = asyncio.create_task(self.send_after(max(wait, 0.0)))
 
     async def send_after(self, wait: float) -> None:
-        await asyncio.sleep(wait)
+        if wait > 0:
+            await asyncio.sleep(wait)
         self.writing = True
         try:
             if self.behind:
@@ -270,20 +274,33 @@ class AvailabilityConsumer(FrameConsumer):
             await self.send_text("snapshot", snapshot)
 
     async def send_changes(self, *, always: bool = False) -> None:
-        """What changed since the last message, each spot once, as it ended up."""
-        ready = sorted(self.pending)
-        if not ready and not always:
+        """What changed since the last message, each spot once, as it ended up. Written as
+        text from the spots' JSON text (``placed_events_after``): a message reaches many
+        sockets, and encoding each spot again for each was most of the sending."""
+        if not self.pending and not always:
             return
         final: dict[int, dict] = {}
-        for seq in ready:
-            event = self.pending.pop(seq)
+        for seq in sorted(self.pending):
+            event = self.pending[seq]
             final[event["spot_id"]] = event
-        changes = {"taken": [], "freed": [], "updated": []}
+        self.pending = {}
+        changes: dict[str, list[str]] = {"taken": [], "freed": [], "updated": []}
         for spot_id, event in final.items():
-            changes[event["kind"]].append(spot_id if event["kind"] == "taken" else event["spot"])
-        message = {"type": "changes", "from_seq": self.sent, "seq": self.seq, **changes}
+            if event["kind"] == "taken":
+                changes["taken"].append(str(spot_id))
+            elif event["spot_json"] is not None:  # None: the spot was deleted since
+                changes[event["kind"]].append(event["spot_json"])
+        text = (
+            f'{{"type": "changes", "from_seq": {self.sent}, "seq": {self.seq}, '
+            f'"taken": [{", ".join(changes["taken"])}], '
+            f'"freed": [{", ".join(changes["freed"])}], '
+            f'"updated": [{", ".join(changes["updated"])}]}}'
+        )
         self.sent, self.last_sent_at = self.seq, time.monotonic()
-        await self.send_json(message)
+        await self.send_text("changes", text)
+        if final:
+            oldest = min(event["at"] for event in final.values())
+            CHANGES_WRITTEN_DELAY.observe(time.time() - oldest)
 
 
 class ReservationsConsumer(FrameConsumer):
@@ -298,6 +315,11 @@ class ReservationsConsumer(FrameConsumer):
         self.group: str | None = None
         self.seq = 0
         await super().connect()
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "relay"):
+            await self.relay.leave(self.channel_name)
+        await super().disconnect(code)
 
     async def handle(self, text: str | None) -> None:
         message = parse_reservations_frame(text, max_bytes=settings.LIVE_MAX_FRAME_BYTES)

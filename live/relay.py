@@ -9,14 +9,19 @@ import asyncio
 import bisect
 import logging
 import math
+import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import connection, connections
 
+from live.metrics import EVENTS_READ_DELAY
 from live.selectors import Box, placed_events_after, reservation_events_json_after
 from reservations.selectors import StreamOwner, current_reservation_event_seq
 from spots.selectors import current_seq
@@ -76,8 +81,10 @@ class Relay:
         self.recent_from = 0
         self.watchers: dict[tuple[int, int], set[Watcher]] = {}
         self.watched: dict[Watcher, list[tuple[int, int]]] = {}
-        # The groups each socket (by channel name) belongs to, as the socket last set them.
+        # The groups each socket (by channel name) belongs to, as the socket last set them,
+        # and how many sockets are in each group.
         self.memberships: dict[str, list[str]] = {}
+        self.members: Counter[str] = Counter()
 
     def watch(self, watcher: Watcher, tiles: list[tuple[int, int]]) -> None:
         """From now on, ``watcher`` is handed every batch touching ``tiles`` (and no other)."""
@@ -99,14 +106,37 @@ class Relay:
         before = self.memberships.get(channel, [])
         # Set first: a refresh running meanwhile then sees what no longer holds (below).
         self.memberships[channel] = groups
+        self.count_members(left=before, joined=groups)
         for group in set(before) - set(groups):
             await self.layer.group_discard(group, channel)
         for group in set(groups) - set(before):
             await self.layer.group_add(group, channel)
 
     async def leave(self, channel: str) -> None:
-        for group in self.memberships.pop(channel, []):
+        groups = self.memberships.pop(channel, [])
+        self.count_members(left=groups, joined=[])
+        for group in groups:
             await self.layer.group_discard(group, channel)
+
+    def count_members(self, *, left: list[str], joined: list[str]) -> None:
+        for group in left:
+            self.members[group] -= 1
+            if self.members[group] <= 0:
+                del self.members[group]
+        for group in joined:
+            self.members[group] += 1
+
+    def listening(self) -> Callable[[int | None, int], bool]:
+        """Whether the owner of an event (its user, or its guest reservation) has a socket in
+        this process, as of now: a copy, asked from the relay's reading thread."""
+        groups = frozenset(self.members)
+
+        def listening(user_id: int | None, reservation_id: int) -> bool:
+            if user_id is None:
+                return self.guest_group(reservation_id) in groups
+            return self.user_group(user_id) in groups
+
+        return listening
 
     def user_group(self, user_id: int) -> str:
         return f"{self.prefix}.user.{user_id}"
@@ -153,22 +183,40 @@ class Relay:
                 await asyncio.sleep(settings.LIVE_POLL_SECONDS)
         self.published = self.recent_from = availability
         self.started.set()
-        await asyncio.gather(
-            follow(placed_events_after, availability, self.publish, what="availability"),
-            follow(
-                reservation_events_json_after,
-                reservations,
-                self.publish_reservation_events,
-                what="reservation",
-            ),
-        )
+        availability_reader = ReaderThread("live-availability")
+        reservations_reader = ReaderThread("live-reservations")
+        read_reservation_events = reservations_reader.run(reservation_events_json_after)
+
+        async def listened_reservation_events(*, seq: int, limit: int) -> tuple[int, list[dict]]:
+            return await read_reservation_events(seq=seq, limit=limit, listening=self.listening())
+
+        try:
+            await asyncio.gather(
+                follow(
+                    availability_reader.run(placed_events_after),
+                    availability,
+                    self.publish,
+                    what="availability",
+                ),
+                follow(
+                    listened_reservation_events,
+                    reservations,
+                    self.publish_reservation_events,
+                    what="reservation",
+                ),
+            )
+        finally:
+            availability_reader.close()
+            reservations_reader.close()
 
     async def publish(self, from_seq: int, seq: int, events: list[dict]) -> None:
         """Hands each socket watching a tile the batch touches the range and the events of
         its tiles, all without yielding: a socket starting to watch sees the next batch
         whole."""
         by_tile: dict[tuple[int, int], list[dict]] = {}
+        now = time.time()
         for event in events:
+            EVENTS_READ_DELAY.labels(event["kind"]).observe(now - event["at"])
             by_tile.setdefault(tile_of(event["lat"], event["lng"]), []).append(event)
         touched: dict[Watcher, list[dict]] = {}
         for tile, tile_events in by_tile.items():
@@ -214,8 +262,37 @@ class Relay:
             )
 
 
+class ReaderThread:
+    """A thread, and so a database connection, of one of the relay's reads alone. Channels
+    runs every other database call of the process on one shared thread, one at a time: there
+    the relay's poll would wait behind each socket's snapshot, and availability behind the
+    rendering of reservation events. On SQLite (the embedded default, one writer at a time)
+    the reads stay on the shared thread: its in-memory test database locks a table against
+    the other connections while one writes, where a file waits."""
+
+    def __init__(self, name: str) -> None:
+        self.executor = (
+            None
+            if connection.vendor == "sqlite"
+            else ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        )
+
+    def run(
+        self, read: Callable[..., tuple[int, list[dict]]]
+    ) -> Callable[..., Awaitable[tuple[int, list[dict]]]]:
+        if self.executor is None:
+            return database_sync_to_async(read)
+        return database_sync_to_async(read, thread_sensitive=False, executor=self.executor)
+
+    def close(self) -> None:
+        """Closes the thread's connection (a connection belongs to its thread) and the thread."""
+        if self.executor is not None:
+            self.executor.submit(connections.close_all)
+            self.executor.shutdown(wait=False)
+
+
 async def follow(
-    read: Callable[..., tuple[int, list[dict]]],
+    read: Callable[..., Awaitable[tuple[int, list[dict]]]],
     seq: int,
     publish: Callable[[int, int, list[dict]], Awaitable[None]],
     *,
@@ -225,7 +302,7 @@ async def follow(
     backlog lasts) and publishes each range read."""
     while True:
         try:
-            through, events = await database_sync_to_async(read)(seq=seq, limit=BATCH_EVENTS)
+            through, events = await read(seq=seq, limit=BATCH_EVENTS)
         except Exception:
             # A database restart must not end the stream: it goes on from `seq`.
             logger.exception("live relay: reading %s events failed", what)

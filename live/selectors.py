@@ -2,8 +2,7 @@
 spot's JSON when it became free or changed); reservation events with their reservation's JSON
 as its owner's views render it."""
 
-import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from payments.selectors import charge_outcomes
@@ -32,8 +31,10 @@ class Box:
 
 def placed_events_after(*, seq: int, limit: int) -> tuple[int, list[dict]]:
     """The events after ``seq`` (at most ``limit``) and the ``seq`` they run to. Each event is a
-    dict the channel layer can carry: ``seq``, ``kind``, ``spot_id``, ``lat``, ``lng`` and
-    ``spot``, the list routes' JSON of a freed or updated spot (else None).
+    dict: ``seq``, ``kind``, ``spot_id``, ``lat``, ``lng``, ``spot_json``, the list routes'
+    JSON text of a freed or updated spot as the database wrote it (else None: sockets put it
+    in their messages as it is, never parsed and written again), and ``at``, when the event
+    was written (Unix time, for the server's delay figures).
 
     The sequence row is read first: every event numbered up to it has committed (the number and
     the event are written in one transaction, docs/live.md), so a number missing below it is an
@@ -44,8 +45,9 @@ def placed_events_after(*, seq: int, limit: int) -> tuple[int, list[dict]]:
     ]
     through = _read_through(events, last=last, limit=limit)
     shown_ids = {event.spot_id for event in events if event.kind != AvailabilityEvent.Kind.TAKEN}
-    rows = spot_json_rows(ParkingSpot.objects.filter(id__in=shown_ids))
-    spot_json = {spot["id"]: spot for spot in map(json.loads, rows)}
+    spot_json = dict(
+        spot_json_rows(ParkingSpot.objects.filter(id__in=shown_ids)).values_list("id", "spot_json")
+    )
     placed = [
         {
             "seq": event.seq,
@@ -53,7 +55,8 @@ def placed_events_after(*, seq: int, limit: int) -> tuple[int, list[dict]]:
             "spot_id": event.spot_id,
             "lat": event.lat,
             "lng": event.lng,
-            "spot": spot_json.get(event.spot_id),
+            "spot_json": spot_json.get(event.spot_id),
+            "at": event.created_at.timestamp(),
         }
         for event in events
     ]
@@ -79,6 +82,8 @@ def owners_reservations_json(reservations: Iterable[Reservation]) -> dict[int, d
 
 def _streamed(events: list[ReservationEvent]) -> list[dict]:
     """The events as the channel layer carries them, each with its reservation as it is now."""
+    if not events:
+        return []
     reservations = owners_reservations_json(
         Reservation.objects.filter(pk__in={event.reservation_id for event in events})
     )
@@ -96,12 +101,18 @@ def _streamed(events: list[ReservationEvent]) -> list[dict]:
     ]
 
 
-def reservation_events_json_after(*, seq: int, limit: int) -> tuple[int, list[dict]]:
+def reservation_events_json_after(
+    *, seq: int, limit: int, listening: Callable[[int | None, int], bool]
+) -> tuple[int, list[dict]]:
     """The relay's read: the committed reservation events after ``seq`` (at most ``limit``)
-    and the number they run to (``placed_events_after`` explains the order of the reads)."""
+    and the number they run to (``placed_events_after`` explains the order of the reads).
+    Only the events for which ``listening(user_id, reservation_id)`` holds (an owner with a
+    socket on this server) are rendered and returned: a reservation's JSON costs queries, and
+    most owners have no socket open, or have it on another server."""
     last = current_reservation_event_seq()
     events = reservation_events_after(seq=seq, through=last, limit=limit)
-    return _read_through(events, last=last, limit=limit), _streamed(events)
+    wanted = [event for event in events if listening(event.user_id, event.reservation_id)]
+    return _read_through(events, last=last, limit=limit), _streamed(wanted)
 
 
 def owners_snapshot(owner: StreamOwner) -> tuple[int, list[dict]]:

@@ -226,8 +226,11 @@ class TestRetention:
         settings.AVAILABILITY_EVENTS_KEEP_HOURS = 24
         spot = ParkingSpotFactory()
         now = timezone.now()
-        record([spot.pk], at=now - timedelta(hours=25))
-        record([spot.pk], at=now - timedelta(hours=1))
+        record([spot.pk])
+        record([spot.pk])
+        # Events are stamped when written: aged here.
+        AvailabilityEvent.objects.filter(seq=1).update(created_at=now - timedelta(hours=25))
+        AvailabilityEvent.objects.filter(seq=2).update(created_at=now - timedelta(hours=1))
 
         assert prune_availability_events(now=now) == 1
         assert prune_availability_events(now=now) == 0
