@@ -9,6 +9,7 @@ Several fleets run at once so that the clients' own CPU time is spread over proc
 
 import asyncio
 import bisect
+import gc
 import json
 import multiprocessing
 import signal
@@ -248,6 +249,10 @@ async def _serve(pipe: Connection, fleet: MapFleet) -> None:
 
 def _fleet_main(pipe: Connection, url: str, boxes: Sequence[Box], counter: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the bench process's to handle
+    # The maps keep every message they time (``received``): a heap growing by thousands of
+    # objects a second, which CPython's default thresholds walk whole again and again, pausing
+    # the maps and adding the pauses to the latencies measured. As in the socket server.
+    gc.set_threshold(50_000, 20, 100)
     asyncio.run(_serve(pipe, MapFleet(url, boxes, counter)))
 
 
