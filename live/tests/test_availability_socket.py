@@ -236,6 +236,25 @@ async def test_messages_sent_are_counted_by_type(socket):
 
 
 @with_socket
+async def test_an_event_delivered_is_timed_from_its_write_to_its_read_and_its_sending(
+    socket, inside
+):
+    read = sample("securemyspot_live_event_read_delay_seconds_count", kind="taken")
+    written = sample("securemyspot_live_changes_written_delay_seconds_count")
+    await subscribe(socket)
+
+    await record(inside, "taken")
+    await changes(socket)
+
+    assert sample("securemyspot_live_event_read_delay_seconds_count", kind="taken") == read + 1
+    assert sample("securemyspot_live_changes_written_delay_seconds_count") == written + 1
+    # Just written: well inside the first buckets, not an epoch or a clock in another zone.
+    assert sample("securemyspot_live_changes_written_delay_seconds_bucket", le="10.0") == sample(
+        "securemyspot_live_changes_written_delay_seconds_count"
+    )
+
+
+@with_socket
 async def test_a_snapshot_resent_to_a_client_too_far_behind_is_counted(socket, inside, settings):
     settings.LIVE_BATCH_SECONDS = 60
     settings.LIVE_REPLAY_LIMIT = 2
