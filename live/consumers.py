@@ -93,10 +93,9 @@ class AvailabilityConsumer(FrameConsumer):
         self.box: Box | None = None
         self.sent = self.seq = 0
         self.pending: dict[int, dict] = {}
-        # Sends what the relay brought, one message at a time (write), when woken.
+        # Sends what the relay brought, one message at a time (schedule_sending).
         self.writer: asyncio.Task | None = None
-        self.wake = asyncio.Event()
-        self.interval: asyncio.Future | None = None  # while the writer waits out the interval
+        self.writing = False  # the writer is sending, not waiting for the batch interval
         self.behind = False
         # Held while events are taken in, and while a snapshot is read: an event is either in
         # the snapshot or after it.
@@ -229,41 +228,36 @@ class AvailabilityConsumer(FrameConsumer):
             self.schedule_sending()
 
     def schedule_sending(self) -> None:
-        """Wakes the socket's writer for the events taken in (sent at most once a batch
-        interval) or the snapshot of a client fallen behind (sent at once)."""
-        if self.box is None or not (self.behind or self.pending):
+        """Sends the events taken in, at most once a batch interval, or the snapshot of a
+        client fallen behind. One message at a time: while the client does not read, nothing
+        more is written to it, and what it misses meanwhile is bounded (above). An idle socket
+        has no task waking it."""
+        if self.writer is not None and self.behind and not self.writing:
+            self.writer.cancel()  # only waiting out the batch interval: the snapshot goes now
+            self.writer = None
+        if self.writer is not None or self.box is None:
             return
-        self.wake.set()
-        if self.behind and self.interval is not None and not self.interval.done():
-            self.interval.set_result(None)  # only waiting out the batch interval: go now
-        if self.writer is None:
-            self.writer = asyncio.create_task(self.write())
-
-    async def write(self) -> None:
-        """The socket's writer, from its first message to its close: one message at a time,
-        so while the client does not read nothing more is written to it, and what it misses
-        meanwhile is bounded (above). One task for the socket's life, not one a message:
-        creating them was a tenth of the server's CPU at 5,000 maps. Idle, it waits on
-        ``wake`` with no timer: nothing wakes an idle socket."""
-        loop = asyncio.get_running_loop()
-        while True:
-            await self.wake.wait()
+        if self.behind:
+            wait = 0.0
+        elif self.pending:
             wait = self.last_sent_at + settings.LIVE_BATCH_SECONDS - time.monotonic()
-            if not self.behind and wait > 0:
-                # asyncio.sleep, but cut short by a client falling behind (schedule_sending).
-                self.interval = loop.create_future()
-                timer = loop.call_later(wait, _resolve, self.interval)
-                await self.interval
-                timer.cancel()
-                self.interval = None
-            self.wake.clear()
-            try:
-                if self.behind:
-                    await self.send_present()
-                elif self.box is not None:
-                    await self.send_changes()
-            except OSError:  # the client is gone; disconnect() follows
-                return
+        else:
+            return
+        self.writer = asyncio.create_task(self.send_after(max(wait, 0.0)))
+
+    async def send_after(self, wait: float) -> None:
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self.writing = True
+        try:
+            if self.behind:
+                await self.send_present()
+            elif self.box is not None:
+                await self.send_changes()
+        except OSError:  # the client is gone; disconnect() follows
+            return
+        self.writer, self.writing = None, False
+        self.schedule_sending()  # what came in while this was sent
 
     async def send_present(self) -> None:
         async with self.taking_in:  # no event is taken in while the present is read
@@ -398,8 +392,3 @@ def reservation_message(event: dict) -> dict:
         "at": event["at"],
         "reservation": event["reservation"],
     }
-
-
-def _resolve(future: asyncio.Future) -> None:
-    if not future.done():
-        future.set_result(None)
