@@ -40,13 +40,18 @@ COMMAND_TIMEOUT_S = 3600.0
 class MapSocket:
     """One map: its box, the seq it has seen through, the spots it shows, and each changes
     message as (arrival, from_seq, seq, ids taken, ids freed or updated) while
-    ``recording``."""
+    ``recording``. What arrives while recording is noted (when, its text) and parsed once the
+    recording ends: the 1,250 maps of a client process share one event loop, where parsing
+    one map's message would delay noting when the next map's arrived, a delay a driver's own
+    device, reading one map, does not have."""
 
     box: Box
     connection: WSTransport | None = None
     seq: int | None = None
     shown: set[int] = field(default_factory=set)
     received: list[tuple[float, int, int, list[int], list[int]]] = field(default_factory=list)
+    # While recording: each message as it arrived (when, its text), read once recording ends.
+    unread: list[tuple[float, str]] = field(default_factory=list)
     gaps: int = 0  # a message not starting where the one before ended
     repeated: int = 0  # events received again (a range overlapping one already received)
     duplicate_ids: int = 0  # an id twice in one snapshot
@@ -89,6 +94,10 @@ class MapListener(WSListener):
             if not frame.fin:
                 return
             text, self.parts = b"".join(self.parts).decode(), []
+            if self.fleet.recording and self.answer.done():
+                self.map_socket.unread.append((arrived, text))
+                self.fleet.counter.value += 1
+                return
             kind = self.fleet.take_message(self.map_socket, text, arrived)
             if not self.answer.done():
                 self.answer.set_result(kind)
@@ -131,18 +140,32 @@ class MapFleet:
         map_socket.answered_at = time.monotonic()
         return kind
 
-    def take_message(self, map_socket: MapSocket, text: str, arrived: float) -> str:
+    def take_message(
+        self, map_socket: MapSocket, text: str, arrived: float, *, recorded: bool = False
+    ) -> str:
         """A message from the server, as it arrives (in the socket's callback, no task in
-        between: the maps' own event loops are part of what is measured)."""
+        between: the maps' own event loops are part of what is measured), or once the
+        recording ends (``recorded``)."""
         message = json.loads(text)
         if message["type"] == "changes":
-            map_socket.take_changes(message, arrived, self.recording)
-            self.counter.value += 1
+            map_socket.take_changes(message, arrived, recorded)
+            if not recorded:
+                self.counter.value += 1
         elif message["type"] == "snapshot":
             map_socket.take_snapshot(message)
         else:
             return f"{message['type']} {message.get('code', '')}"
         return message["type"]
+
+    def record(self, recording: bool) -> None:
+        """Starts noting the messages, or stops and reads what was noted, in order."""
+        self.recording = recording
+        if recording:
+            return
+        for map_socket in self.maps:
+            for arrived, text in map_socket.unread:
+                self.take_message(map_socket, text, arrived, recorded=True)
+            map_socket.unread = []
 
     async def open(self) -> dict[str, int]:
         answers = await asyncio.gather(*(self.subscribe(map_, None) for map_ in self.maps))
@@ -237,7 +260,7 @@ async def _serve(pipe: Connection, fleet: MapFleet) -> None:
         if command == "open":
             pipe.send(await fleet.open())
         elif command == "record":
-            fleet.recording = argument
+            fleet.record(argument)
             pipe.send(None)
         elif command == "views":
             pipe.send(fleet.views(argument))

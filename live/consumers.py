@@ -20,7 +20,7 @@ from live.protocol import (
     parse,
     parse_reservations_frame,
 )
-from live.relay import running_relay, tiles_of
+from live.relay import running_relay
 from live.selectors import (
     Box,
     owners_events_json_after,
@@ -136,7 +136,7 @@ class AvailabilityConsumer(FrameConsumer):
             raise ProtocolError("bad_since", '"since" is ahead of the last event.')
         async with self.taking_in:
             self.box, self.behind = None, False  # no changes go out until the answer has
-            self.relay.watch(self, tiles_of(message.box))
+            self.relay.watch(self, message.box)
             if message.since is not None:
                 events = await self.events_after(message.since, message.box)
                 if events is not None:
@@ -195,8 +195,8 @@ class AvailabilityConsumer(FrameConsumer):
         return through, events
 
     def take_batch(self, from_seq: int, seq: int, events: list[dict]) -> None:
-        """The relay's batch: the range ``from_seq`` < seq <= ``seq`` and its events in this
-        socket's tiles. Called without yielding; while a snapshot is read (or batches wait
+        """The relay's batch: the range ``from_seq`` < seq <= ``seq`` and its events inside
+        this socket's box. Called without yielding; while a snapshot is read (or batches wait
         before this one), it waits in the inbox."""
         if self.taking_in.locked() or self.inbox:
             self.inbox.append((from_seq, seq, events))
@@ -214,12 +214,12 @@ class AvailabilityConsumer(FrameConsumer):
 
     def take_in(self, seq: int, events: list[dict]) -> None:
         """The events in the box after ``seq``; none in the box up to ``seq`` are missing:
-        the relay hands this socket every batch touching its tiles since it began watching,
+        the relay hands this socket every event inside its box since it began watching,
         which was before its snapshot or replay was read."""
         if self.box is None or self.behind or seq <= self.seq:
             return
         for event in events:
-            if event["seq"] > self.seq and self.box.holds(event["lat"], event["lng"]):
+            if event["seq"] > self.seq:
                 self.pending[event["seq"]] = event
         self.seq = seq
         if len(self.pending) > settings.LIVE_REPLAY_LIMIT:

@@ -38,7 +38,7 @@ DEFAULT_GROUP_EXPIRY = 86400
 
 
 class Watcher(Protocol):
-    """A socket watching tiles of the map (``live.consumers.AvailabilityConsumer``)."""
+    """A socket watching a box of the map (``live.consumers.AvailabilityConsumer``)."""
 
     def take_batch(self, from_seq: int, seq: int, events: list[dict]) -> None: ...
 
@@ -79,25 +79,30 @@ class Relay:
         # server's clients after a restart or a network blip) need not each read the database.
         self.recent: list[dict] = []
         self.recent_from = 0
-        self.watchers: dict[tuple[int, int], set[Watcher]] = {}
+        # By tile, the sockets watching a box that overlaps it, each with its box's bounds
+        # (south, west, north, east); and the tiles of each socket.
+        self.watchers: dict[tuple[int, int], dict[Watcher, tuple[float, ...]]] = {}
         self.watched: dict[Watcher, list[tuple[int, int]]] = {}
         # The groups each socket (by channel name) belongs to, as the socket last set them,
         # and how many sockets are in each group.
         self.memberships: dict[str, list[str]] = {}
         self.members: Counter[str] = Counter()
 
-    def watch(self, watcher: Watcher, tiles: list[tuple[int, int]]) -> None:
-        """From now on, ``watcher`` is handed every batch touching ``tiles`` (and no other)."""
+    def watch(self, watcher: Watcher, box: Box) -> None:
+        """From now on, ``watcher`` is handed every batch holding an event inside ``box`` (and
+        no other), with those events alone."""
         self.unwatch(watcher)
+        tiles = tiles_of(box)
         self.watched[watcher] = tiles
+        bounds = (box.south, box.west, box.north, box.east)
         for tile in tiles:
-            self.watchers.setdefault(tile, set()).add(watcher)
+            self.watchers.setdefault(tile, {})[watcher] = bounds
 
     def unwatch(self, watcher: Watcher) -> None:
         for tile in self.watched.pop(watcher, []):
             watching = self.watchers.get(tile)
             if watching is not None:
-                watching.discard(watcher)
+                watching.pop(watcher, None)
                 if not watching:
                     del self.watchers[tile]
 
@@ -210,18 +215,21 @@ class Relay:
             reservations_reader.close()
 
     async def publish(self, from_seq: int, seq: int, events: list[dict]) -> None:
-        """Hands each socket watching a tile the batch touches the range and the events of
-        its tiles, all without yielding: a socket starting to watch sees the next batch
-        whole."""
-        by_tile: dict[tuple[int, int], list[dict]] = {}
+        """Hands each socket whose box holds an event of the batch the range and those events,
+        all without yielding: a socket starting to watch sees the next batch whole. A socket
+        is looked up by the tile of each event, then its box is checked: most sockets of a
+        tile watch a box that does not hold a given event, and handing them nothing costs
+        nothing later (a socket's next message covers the range since its last one)."""
         now = time.time()
+        touched: dict[Watcher, list[dict]] = {}
         for event in events:
             EVENTS_READ_DELAY.labels(event["kind"]).observe(now - event["at"])
-            by_tile.setdefault(tile_of(event["lat"], event["lng"]), []).append(event)
-        touched: dict[Watcher, list[dict]] = {}
-        for tile, tile_events in by_tile.items():
-            for watcher in self.watchers.get(tile, ()):
-                touched.setdefault(watcher, []).extend(tile_events)
+            lat, lng = event["lat"], event["lng"]
+            for watcher, (south, west, north, east) in self.watchers.get(
+                tile_of(lat, lng), {}
+            ).items():
+                if south <= lat <= north and west <= lng <= east:
+                    touched.setdefault(watcher, []).append(event)
         for watcher, watcher_events in touched.items():
             watcher.take_batch(from_seq, seq, watcher_events)
         self.published = seq

@@ -40,6 +40,8 @@ def placed_events_after(*, seq: int, limit: int) -> tuple[int, list[dict]]:
     the event are written in one transaction, docs/live.md), so a number missing below it is an
     event removed with its spot, skipped, not one still committing."""
     last = current_seq()
+    if last <= seq:  # nothing committed since: most polls of a quiet server
+        return seq, []
     events = [
         event for event in availability_events_after(seq=seq, limit=limit) if event.seq <= last
     ]
@@ -110,6 +112,8 @@ def reservation_events_json_after(
     socket on this server) are rendered and returned: a reservation's JSON costs queries, and
     most owners have no socket open, or have it on another server."""
     last = current_reservation_event_seq()
+    if last <= seq:
+        return seq, []
     events = reservation_events_after(seq=seq, through=last, limit=limit)
     wanted = [event for event in events if listening(event.user_id, event.reservation_id)]
     return _read_through(events, last=last, limit=limit), _streamed(wanted)
