@@ -9,7 +9,12 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from live.metrics import CHANGES_WRITTEN_DELAY, MESSAGES_SENT, OPEN_SOCKETS, SNAPSHOTS_RESENT
+from live.metrics import (
+    CHANGES_WRITTEN_DELAY,
+    OPEN_SOCKETS,
+    SNAPSHOTS_RESENT,
+    count_message_sent,
+)
 from live.owners import stream_owner, token_still_valid
 from live.protocol import (
     POLICY_VIOLATION,
@@ -46,12 +51,12 @@ class FrameConsumer(AsyncJsonWebsocketConsumer):
             OPEN_SOCKETS.dec()
 
     async def send_json(self, content: dict, close: bool = False) -> None:
-        MESSAGES_SENT.labels(content["type"]).inc()
+        count_message_sent(content["type"])
         await super().send_json(content, close=close)
 
     async def send_text(self, kind: str, text: str) -> None:
         """A message already written as JSON text, of type ``kind``, straight to the server."""
-        MESSAGES_SENT.labels(kind).inc()
+        count_message_sent(kind)
         await self.base_send({"type": "websocket.send", "text": text})
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:

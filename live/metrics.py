@@ -15,6 +15,18 @@ MESSAGES_SENT = Counter(
     "Messages sent to live sockets, by type (snapshot, changes, pong, error).",
     ["type"],
 )
+_MESSAGES_SENT_BY_TYPE: dict[str, Counter] = {}
+
+
+def count_message_sent(kind: str) -> None:
+    """``MESSAGES_SENT`` for a message of type ``kind``: its labelled counter is looked up
+    once, not on every message (``labels`` takes a lock and builds a key each time)."""
+    counter = _MESSAGES_SENT_BY_TYPE.get(kind)
+    if counter is None:
+        counter = _MESSAGES_SENT_BY_TYPE[kind] = MESSAGES_SENT.labels(kind)
+    counter.inc()
+
+
 SNAPSHOTS_RESENT = Counter(
     "securemyspot_live_snapshots_resent",
     "Fresh snapshots sent to sockets that fell too far behind (a slow client, dropped messages).",
