@@ -228,6 +228,7 @@ class Relay:
             for watcher, (south, west, north, east) in self.watchers.get(
                 tile_of(lat, lng), {}
             ).items():
+                # Box.holds, written out: it runs for every socket near every event.
                 if south <= lat <= north and west <= lng <= east:
                     touched.setdefault(watcher, []).append(event)
         for watcher, watcher_events in touched.items():
