@@ -7,6 +7,7 @@ business, which a socket sends is the socket's."""
 
 import asyncio
 import bisect
+import contextlib
 import logging
 import math
 import time
@@ -16,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
+import psycopg
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -24,6 +26,8 @@ from django.db import connection, connections
 from live.metrics import EVENTS_READ_DELAY
 from live.selectors import Box, placed_events_after, reservation_events_json_after
 from reservations.selectors import StreamOwner, current_reservation_event_seq
+from securemyspot.outbox import listener_connection_params
+from spots.models import AvailabilityEvent
 from spots.selectors import current_seq
 
 logger = logging.getLogger(__name__)
@@ -35,6 +39,12 @@ TILE_DEGREES = 0.01
 BATCH_EVENTS = 500
 # Channels' own default, for a layer that does not say.
 DEFAULT_GROUP_EXPIRY = 86400
+# While the relay hears commits (CommitBell), it still reads this often at least: a safety net,
+# should a notification not come (the trigger dropped by a restore, say).
+HEARING_POLL_SECONDS = 1.0
+# After its listening connection fails, the bell tries again this often (the database may be
+# restarting); meanwhile the relay polls every LIVE_POLL_SECONDS.
+RELISTEN_SECONDS = 1.0
 
 
 class Watcher(Protocol):
@@ -188,6 +198,8 @@ class Relay:
                 await asyncio.sleep(settings.LIVE_POLL_SECONDS)
         self.published = self.recent_from = availability
         self.started.set()
+        committed = CommitBell(AvailabilityEvent.COMMITTED_CHANNEL)
+        listening = asyncio.create_task(committed.listen(), name="live-commit-bell")
         availability_reader = ReaderThread("live-availability")
         reservations_reader = ReaderThread("live-reservations")
         read_reservation_events = reservations_reader.run(reservation_events_json_after)
@@ -202,15 +214,18 @@ class Relay:
                     availability,
                     self.publish,
                     what="availability",
+                    bell=committed,
                 ),
                 follow(
                     listened_reservation_events,
                     reservations,
                     self.publish_reservation_events,
                     what="reservation",
+                    bell=CommitBell(channel=None),
                 ),
             )
         finally:
+            listening.cancel()
             availability_reader.close()
             reservations_reader.close()
 
@@ -300,16 +315,66 @@ class ReaderThread:
             self.executor.shutdown(wait=False)
 
 
+class CommitBell:
+    """Rings when a transaction writing events to an outbox commits: PostgreSQL's ``NOTIFY``
+    on ``channel``, sent by a trigger on the outbox (spots migration 0003), heard on a
+    connection of the bell's own in this event loop. The relay then reads at once, where its
+    poll made every event wait half of ``LIVE_POLL_SECONDS`` on average. While it hears
+    nothing (SQLite, no channel, the connection lost), ``wait`` is the poll.
+
+    The reservation outbox has no bell: its events are a driver's own, for whom a poll's delay
+    is nothing, and PostgreSQL makes notifying commits take turns: the availability writers
+    take turns already (the sequence row), but a ``NOTIFY`` from the reservation events'
+    writers would make the engine's charges wait on bookings at commit, and the other way."""
+
+    def __init__(self, channel: str | None) -> None:
+        self.channel = channel
+        self.rung = asyncio.Event()
+        self.hearing = False
+
+    async def wait(self) -> None:
+        """Until the bell rings, or the poll is due."""
+        poll = settings.LIVE_POLL_SECONDS
+        if self.hearing:
+            poll = max(poll, HEARING_POLL_SECONDS)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.rung.wait(), poll)
+
+    async def listen(self) -> None:
+        if self.channel is None or connection.vendor != "postgresql":
+            return
+        while True:
+            try:
+                await self.hear_commits()
+            except (psycopg.Error, OSError):
+                logger.exception("live relay: listening for commits failed; polling meanwhile")
+            finally:
+                self.hearing = False
+            await asyncio.sleep(RELISTEN_SECONDS)
+
+    async def hear_commits(self) -> None:
+        params = listener_connection_params()
+        async with await psycopg.AsyncConnection.connect(autocommit=True, **params) as listener:
+            await listener.execute(f"LISTEN {self.channel}")
+            self.hearing = True
+            self.rung.set()  # what committed before the LISTEN is read now, not at the poll
+            async for _ in listener.notifies():
+                self.rung.set()
+
+
 async def follow(
     read: Callable[..., Awaitable[tuple[int, list[dict]]]],
     seq: int,
     publish: Callable[[int, int, list[dict]], Awaitable[None]],
     *,
     what: str,
+    bell: CommitBell,
 ) -> None:
-    """Reads an outbox's events after ``seq`` every ``LIVE_POLL_SECONDS`` (at once while a
-    backlog lasts) and publishes each range read."""
+    """Reads an outbox's events after ``seq`` whenever ``bell`` rings or its poll is due (at
+    once while a backlog lasts) and publishes each range read. The bell is silenced before
+    each read: a commit during the read rings it again, and is read next."""
     while True:
+        bell.rung.clear()
         try:
             through, events = await read(seq=seq, limit=BATCH_EVENTS)
         except Exception:
@@ -321,7 +386,7 @@ async def follow(
             await publish(seq, through, events)
             seq = through
         if not backlog:
-            await asyncio.sleep(settings.LIVE_POLL_SECONDS)
+            await bell.wait()
 
 
 _relays: dict[asyncio.AbstractEventLoop, Relay] = {}

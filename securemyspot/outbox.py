@@ -37,3 +37,13 @@ def take_sequence_numbers(*, sequence_table: str, event_table: str, row_id: int,
             cursor.execute(take, [count, row_id])
             row = cursor.fetchone()
     return row[0]
+
+
+def listener_connection_params() -> dict:
+    """The default database's parameters for a psycopg connection of one's own, one that
+    ``LISTEN``s for an outbox's commits: without Django's cursor class and adapters, which are
+    for the connections Django runs queries on."""
+    params = connection.get_connection_params()
+    for django_only in ("cursor_factory", "context", "prepare_threshold"):
+        params.pop(django_only, None)
+    return params

@@ -70,7 +70,13 @@ class ParkingSpot(models.Model):
 class AvailabilityEvent(models.Model):
     """A change to what a spot looks like on the live map, written in the same transaction as
     the change (a transactional outbox). ``seq`` numbers them in commit order without gaps:
-    a reader that sees ``seq`` S sees every event up to S (docs/live.md)."""
+    a reader that sees ``seq`` S sees every event up to S (docs/live.md).
+
+    On PostgreSQL a trigger (migration 0003) sends a ``NOTIFY`` on ``COMMITTED_CHANNEL`` with
+    every statement that writes events: delivered at commit, and only if the transaction
+    commits, so the socket servers read at once rather than at their next poll."""
+
+    COMMITTED_CHANNEL = "spots_availability_events"
 
     class Kind(models.TextChoices):
         TAKEN = "taken", "taken (no longer available now)"

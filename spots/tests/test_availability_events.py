@@ -4,13 +4,14 @@ live socket server uses, and pruning (docs/live.md)."""
 from datetime import timedelta
 from decimal import Decimal
 
+import psycopg
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from reservations.tests.factories import ReservationFactory
-from securemyspot.outbox import NotInTransaction
+from securemyspot.outbox import NotInTransaction, listener_connection_params
 from spots.models import AvailabilityEvent, AvailabilitySequence, ParkingSpot
 from spots.selectors import (
     availability_events_after,
@@ -26,6 +27,8 @@ from spots.tests.factories import ParkingSpotFactory
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/spots/parkingspot/"
+# A notification goes out as the commit returns; this only bounds waiting for one that is not.
+NOTIFY_WAIT_SECONDS = 0.5
 
 
 def events() -> list[tuple[int, int, str]]:
@@ -35,6 +38,13 @@ def events() -> list[tuple[int, int, str]]:
 def record(spot_ids, kind="taken", at=None) -> None:
     with transaction.atomic():
         record_availability_events(spot_ids=spot_ids, kind=kind, at=at or timezone.now())
+
+
+def record_then_fail(spot_ids) -> None:
+    """A change that records its events, then fails: its transaction rolls back."""
+    with transaction.atomic():
+        record_availability_events(spot_ids=spot_ids, kind="taken", at=timezone.now())
+        raise RuntimeError("the change failed")
 
 
 @pytest.fixture
@@ -120,13 +130,8 @@ class TestNumbering:
     def test_a_rolled_back_change_uses_no_number(self):
         spot = ParkingSpotFactory()
 
-        def failing_change() -> None:
-            with transaction.atomic():
-                record_availability_events(spot_ids=[spot.pk], kind="taken", at=timezone.now())
-                raise RuntimeError("the change failed")
-
         with pytest.raises(RuntimeError):
-            failing_change()
+            record_then_fail([spot.pk])
         record([spot.pk])
 
         assert events() == [(1, spot.pk, "taken")]
@@ -255,3 +260,39 @@ class TestRetention:
 
         assert events_kept_after(seq=1)
         assert not events_kept_after(seq=2)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+class TestCommitNotification:
+    """The socket servers LISTEN for the events' commits (live.relay.CommitBell)."""
+
+    @pytest.fixture
+    def listener(self):
+        with psycopg.connect(autocommit=True, **listener_connection_params()) as listening:
+            listening.execute(f"LISTEN {AvailabilityEvent.COMMITTED_CHANNEL}")
+            yield listening
+
+    @staticmethod
+    def heard(listener) -> int:
+        """How many notifications came, waiting a little for the first: a notification is sent
+        at the commit, before the committing call returns, so none is still on its way."""
+        return len(list(listener.notifies(timeout=NOTIFY_WAIT_SECONDS, stop_after=1)))
+
+    def test_a_committed_change_notifies_once_however_many_events(self, listener):
+        spots = ParkingSpotFactory.create_batch(2)
+
+        with transaction.atomic():
+            record_availability_events(spot_ids=[spots[0].pk], kind="taken", at=timezone.now())
+            record_availability_events(spot_ids=[spots[1].pk], kind="taken", at=timezone.now())
+
+        assert self.heard(listener) == 1
+        assert self.heard(listener) == 0
+
+    def test_a_rolled_back_change_notifies_nothing(self, listener):
+        spot = ParkingSpotFactory()
+
+        with pytest.raises(RuntimeError):
+            record_then_fail([spot.pk])
+
+        assert self.heard(listener) == 0
