@@ -47,8 +47,14 @@ def placed_events_after(*, seq: int, limit: int) -> tuple[int, list[dict]]:
     ]
     through = _read_through(events, last=last, limit=limit)
     shown_ids = {event.spot_id for event in events if event.kind != AvailabilityEvent.Kind.TAKEN}
-    spot_json = dict(
-        spot_json_rows(ParkingSpot.objects.filter(id__in=shown_ids)).values_list("id", "spot_json")
+    spot_json = (
+        dict(
+            spot_json_rows(ParkingSpot.objects.filter(id__in=shown_ids)).values_list(
+                "id", "spot_json"
+            )
+        )
+        if shown_ids  # a booking's read: its spots are only taken
+        else {}
     )
     placed = [
         {

@@ -2,10 +2,11 @@
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import (
+    BigIntegerField,
     Count,
     DateTimeField,
     FloatField,
@@ -270,26 +271,43 @@ class BoxSnapshot:
     truncated: bool
 
 
+# Prepared (compiled once): every socket server reads these at each commit of a change.
+_LAST_SEQ = PreparedQuery(
+    lambda: AvailabilitySequence.objects.filter(pk=AvailabilitySequence.ONLY_ROW).values_list(
+        "last"
+    )
+)
+_EVENTS_AFTER = PreparedQuery(
+    lambda limit: (
+        AvailabilityEvent.objects.filter(seq__gt=Param("seq", BigIntegerField()))
+        .order_by("seq")
+        .values_list("seq", "spot_id", "kind", "created_at", "spot__lat", "spot__lng")[:limit]
+    )
+)
+
+
 def current_seq() -> int:
     """The number of the last committed availability event (0 before any)."""
-    last = AvailabilitySequence.objects.values_list("last", flat=True).first()
-    if last is not None:
-        return last
+    rows = _LAST_SEQ.rows((), {})
+    if rows:
+        return rows[0][0]
     return AvailabilityEvent.objects.aggregate(last=Max("seq"))["last"] or 0
 
 
 def availability_events_after(*, seq: int, limit: int) -> list[AvailabilityChange]:
     """The first ``limit`` committed events numbered after ``seq``, in order. What one read
     sees is gap-free: events commit in the order of their numbers."""
-    rows = (
-        AvailabilityEvent.objects.filter(seq__gt=seq)
-        .order_by("seq")
-        .values_list("seq", "spot_id", "kind", "created_at", "spot__lat", "spot__lng")[:limit]
-    )
+    rows = _EVENTS_AFTER.rows((limit,), {"seq": seq})
     return [
-        AvailabilityChange(seq, spot_id, kind, created_at, float(lat), float(lng))
-        for seq, spot_id, kind, created_at, lat, lng in rows
+        AvailabilityChange(seq, spot_id, kind, _utc(written), float(lat), float(lng))
+        for seq, spot_id, kind, written, lat, lng in rows
     ]
+
+
+def _utc(written: datetime) -> datetime:
+    """A time read on a plain cursor: SQLite gives the stored UTC time without its zone,
+    PostgreSQL with it."""
+    return written if written.tzinfo is not None else written.replace(tzinfo=UTC)
 
 
 def events_kept_after(*, seq: int) -> bool:
