@@ -288,7 +288,8 @@ LIVE_SNAPSHOT_LIMIT = config.integer("LIVE_SNAPSHOT_LIMIT", default=5000, minimu
 LIVE_REPLAY_LIMIT = config.integer("LIVE_REPLAY_LIMIT", default=2000, minimum=1)
 LIVE_MAX_FRAME_BYTES = config.integer("LIVE_MAX_FRAME_BYTES", default=4096, minimum=64)
 LIVE_MAX_MESSAGES_PER_SECOND = config.integer("LIVE_MAX_MESSAGES_PER_SECOND", default=10, minimum=1)
-# How often the relay reads new events, and a socket sends what it has gathered.
+# How often the relay reads new events when nothing wakes it (on PostgreSQL each commit does:
+# live.relay.CommitBell), and how often a socket sends what it has gathered.
 LIVE_POLL_SECONDS = config.decimal_number("LIVE_POLL_SECONDS", default=0.05, minimum=0.001)
 LIVE_BATCH_SECONDS = config.decimal_number("LIVE_BATCH_SECONDS", default=0.1, minimum=0.001)
 
