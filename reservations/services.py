@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F
+from django.db.models import Exists, F, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -167,8 +167,8 @@ def _check_unpaid_hold_limits(*, email: str, client_address: str | None, now: da
 
 
 # Lock order. A transaction that writes reservations locks rows in this order only: the spot's
-# (lock_spot), then the reservation's (lock_reservation; a batch SKIP LOCKED), and never a spot
-# after a reservation; last of all, as its last write, the availability sequence row
+# (lock_spot), then the reservation's (lock_reservation takes both; a batch SKIP LOCKED), and
+# never a spot after a reservation; last of all, as its last write, the availability sequence row
 # (record_availability_events, docs/live.md). Each locks only the rows it names (of=self: a
 # related row read with it stays unlocked), and FOR NO KEY UPDATE, which no key ever changes:
 # rows referencing them (a booking's reservation, a charge, an email) are still inserted
@@ -193,8 +193,21 @@ def lock_spot(spot_id: int, *, guest_email: str | None = None) -> ParkingSpot | 
 
 
 def lock_reservation(reservation_id: int) -> Reservation:
-    """The reservation's row, locked for the caller's transaction, with its spot read (not
-    locked). Raises Reservation.DoesNotExist."""
+    """The reservation's row, locked for the caller's transaction after its spot's (the lock
+    order), with its spot read. Raises Reservation.DoesNotExist.
+
+    The spot's row first even for a write that does not move the reservation: a write that
+    leaves it live (the card step, a confirmation) adds an index entry and so checks the
+    exclusion constraint again, and that check waits on a booking of the spot inserting an
+    overlapping period while the booking's own check waits on this row. PostgreSQL breaks
+    such a deadlock after a second, failing one of the two. Queued on the spot's row, the
+    booking and the write take turns instead."""
+    spot_of_reservation = Reservation.objects.filter(pk=reservation_id).values("spot_id")
+    list(
+        ParkingSpot.objects.select_for_update(no_key=True)
+        .filter(pk=Subquery(spot_of_reservation))
+        .values_list("pk", flat=True)
+    )
     return (
         Reservation.objects.select_for_update(no_key=True, of=("self",))
         .select_related("spot")
@@ -272,12 +285,6 @@ def change_end_time(
     now = now or timezone.now()
     try:
         with transaction.atomic():
-            spot_id = (
-                Reservation.objects.filter(pk=reservation_id)
-                .values_list("spot_id", flat=True)
-                .first()
-            )
-            lock_spot(spot_id)  # the lock order: the spot, then the reservation
             reservation = lock_reservation(reservation_id)
             if not reservation.is_live or reservation.end_time <= now:
                 raise ReservationEnded(field="end_time")

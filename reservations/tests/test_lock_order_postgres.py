@@ -4,11 +4,19 @@ with changing the end time or with a new booking of the spot. A deadlock would n
 error (the services run again after one), so the tests look for the retry's log line too."""
 
 import logging
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
+from notifications.tests.test_concurrency_postgres import (
+    WAIT_SECONDS,
+    in_thread,
+    wait_until_a_session_waits_for_a_lock,
+)
+from payments.services import card_setup
 from reservations import services
 from reservations.errors import ReservationEnded, SpotUnavailable
 from reservations.models import Reservation
@@ -101,3 +109,48 @@ def test_ending_races_bookings_right_after_it_without_a_deadlock(caplog):
     current.refresh_from_db()
     assert current.status in Reservation.SETTLING_STATUSES
     assert overlapping_live_pairs(current.spot_id) == 0
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        pytest.param(
+            lambda reservation_id: card_setup.start_card_setup(reservation_id=reservation_id),
+            id="the card step",
+        ),
+        pytest.param(
+            lambda reservation_id: services.confirm_reservation(
+                reservation_id=reservation_id,
+                customer_id="cus_lock_order",
+                payment_method_id="pm_lock_order",
+                card_brand="visa",
+                card_last4="4242",
+            ),
+            id="confirming",
+        ),
+    ],
+)
+def test_a_write_that_keeps_a_reservation_live_waits_for_a_booking_holding_its_spot(write):
+    """Such a write checks the exclusion constraint again, which would wait on a booking of
+    the spot inserting an overlapping period while the booking waits on the reservation's
+    row: a deadlock, failing one of them after a second (seen as the card step's 500 in a
+    browser test). Holding the spot's row first, the write waits for the booking instead."""
+    held = ReservationFactory()  # unpaid, awaiting its card
+    booking_holds_the_spot, booking_done = threading.Event(), threading.Event()
+
+    def booking() -> None:
+        with transaction.atomic():
+            services.lock_spot(held.spot_id)
+            booking_holds_the_spot.set()
+            booking_done.wait(WAIT_SECONDS)
+
+    booking_thread = in_thread(booking)
+    assert booking_holds_the_spot.wait(WAIT_SECONDS)
+    written = []
+    write_thread = in_thread(lambda: written.append(write(held.pk)))
+    wait_until_a_session_waits_for_a_lock()
+    booking_done.set()
+    booking_thread.join(WAIT_SECONDS)
+    write_thread.join(WAIT_SECONDS)
+
+    assert len(written) == 1  # it went ahead once the booking was done
