@@ -4,6 +4,7 @@ what is stored there, signing webhook events."""
 import hashlib
 import hmac
 import json
+import random
 import socket
 import time
 
@@ -14,10 +15,27 @@ WEBHOOK_SECRET = "whsec_test"
 TEST_CARD_EXPIRY = {"exp_month": 12, "exp_year": 2034, "cvc": "123"}
 
 
+# The ports the tests' servers listen on: below the kernel's ephemeral range (32768-60999 on
+# Linux). A port the kernel picks for a probe is ephemeral, and while it waits for its server
+# to bind it (seconds, as a stack starts), it can become the local port of one of the many
+# connections the stack's processes open (PostgreSQL, RabbitMQ, Redis): the server then fails
+# with "address already in use" (seen in CI).
+LISTENING_PORTS = range(20000, 32768)
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A loopback port nothing listens on now, not handed out before by this process."""
+    candidates = [port for port in LISTENING_PORTS if port not in _handed_out]
+    for port in random.sample(candidates, len(candidates)):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port in {LISTENING_PORTS}")
 
 
 class FakeStripe:
